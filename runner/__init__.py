@@ -1,0 +1,1 @@
+"""The lab's orchestration library; `runner.cli` is its thin command line (`bench`)."""

@@ -1,0 +1,68 @@
+"""The one catalogue of the lab's services.
+
+The local and AWS stacks, the runner, the conformance job and the tests all read this module; adding an
+API is one entry here (plus its directory with `build.sh`, `Dockerfile` and README).
+"""
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    name: str
+    language: str
+    framework: str
+    protocol: str  # "rest", "grpc" or "grpcweb": what a client speaks to it
+    port: int  # where it listens on 127.0.0.1 (host networking: unique per service)
+    directory: str  # its source directory, holding Dockerfile, build.sh and README.md
+    role: str  # "api", "lambda-function", "database", "gateway"
+    resource_class: str  # services of one class get identical limits
+    deployment: str = "container"  # "container" or "lambda"
+    build_script: str | None = None  # builds the host artifact into build/<name>/
+
+    @property
+    def dockerfile(self) -> pathlib.Path:
+        return ROOT / self.directory / "Dockerfile"
+
+    @property
+    def image(self) -> str:
+        return f"perflab/{self.name}"
+
+    @property
+    def artifact_dir(self) -> pathlib.Path:
+        return ROOT / "build" / self.name
+
+    @property
+    def build_command(self) -> pathlib.Path:
+        return ROOT / (self.build_script or f"{self.directory}/build.sh")
+
+
+APIS: tuple[Service, ...] = (
+    Service("go-rest", "go", "gin + pgx", "rest", 9083, "apis/go-rest", "api", "api"),
+    Service("go-grpc", "go", "grpc-go + pgx", "grpc", 9092, "apis/go-grpc", "api", "api"),
+    Service("rust-rest", "rust", "axum + sqlx", "rest", 8082, "apis/rust-rest", "api", "api"),
+    Service("rust-grpc", "rust", "tonic + sqlx", "grpc", 9091, "apis/rust-grpc", "api", "api"),
+    Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api"),
+    Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api"),
+)
+
+# Shared pieces every API image needs (the health probe is copied into each image).
+HEALTHPROBE = Service("healthprobe", "go", "net/http + grpc health", "none", 0, "tools/healthprobe",
+                      "tool", "tool")
+
+SUT_DATABASE = Service("postgres", "sql", "postgresql 15", "postgres", 5433, "db/postgres", "database",
+                       "database", build_script=None)
+METRICS_DATABASE = Service("metrics-postgres", "sql", "postgresql 15", "postgres", 5434, "db/postgres",
+                           "metrics-database", "metrics-database")
+
+
+def api(name: str) -> Service:
+    for service in APIS:
+        if service.name == name:
+            return service
+    known = ", ".join(service.name for service in APIS)
+    raise KeyError(f"unknown API {name!r}; the catalogue has: {known}")

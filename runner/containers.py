@@ -1,0 +1,114 @@
+"""Containers of the lab on the local Docker engine: start with the stack's limits, wait for real health."""
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from runner import config as stack_config
+from runner import readiness
+from runner.catalogue import Service
+
+LABEL = "perflab.stack"
+
+
+class ContainerError(Exception):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Database:
+    container: str
+    host: str
+    port: int
+    user: str
+    password: str
+    name: str
+
+    @property
+    def dsn(self) -> str:
+        password = urllib.parse.quote(self.password, safe="")
+        return f"postgresql://{self.user}:{password}@{self.host}:{self.port}/{self.name}"
+
+    @property
+    def url(self) -> str:  # the DATABASE_URL of the environment contract
+        return self.dsn.replace("postgresql://", "postgres://", 1)
+
+
+def container_name(service: Service) -> str:
+    return f"perflab-{service.name}"
+
+
+def _remove(client: docker.DockerClient, name: str) -> None:
+    try:
+        client.containers.get(name).remove(force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def run(client: docker.DockerClient, service: Service, image: str, cfg: stack_config.StackConfig,
+        environment: dict[str, str], command: list[str] | None = None) -> Container:
+    """Start `service` fresh with its class's limits, bound to 127.0.0.1 on the host network."""
+    if cfg.network_mode != "host":
+        raise ContainerError("only networkMode: host is supported by the local runner so far")
+    limits = cfg.limits(service.resource_class)
+    name = container_name(service)
+    _remove(client, name)
+    return client.containers.run(
+        image, command=command, name=name, detach=True, network_mode="host", environment=environment,
+        nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
+        labels={LABEL: cfg.stack, "perflab.service": service.name, "perflab.role": service.role})
+
+
+def verify_limits(container: Container, limits: stack_config.Limits) -> None:
+    """Read the limits back from Docker: the original lab's limits were silently ignored."""
+    container.reload()
+    host_config = container.attrs["HostConfig"]
+    actual = (host_config.get("NanoCpus"), host_config.get("Memory"))
+    if actual != (limits.nano_cpus, limits.memory_bytes):
+        raise ContainerError(f"{container.name}: Docker reports NanoCpus/Memory {actual}, "
+                             f"configured {(limits.nano_cpus, limits.memory_bytes)}")
+
+
+def wait_ready(container: Container, probe, timeout: float = 90.0) -> float:
+    """Poll a real health call (see `readiness`) until it passes; fail early if the container exits."""
+    def exited() -> str | None:
+        container.reload()
+        state = container.attrs["State"]
+        if state["Status"] in ("exited", "dead"):
+            logs = container.logs(tail=30).decode(errors="replace")
+            return f"{container.name} exited (code {state.get('ExitCode')}):\n{logs}"
+        return None
+    try:
+        return readiness.wait(probe, timeout, alive=exited)
+    except TimeoutError as error:
+        logs = container.logs(tail=30).decode(errors="replace")
+        raise ContainerError(f"{container.name}: {error}\n{logs}") from error
+
+
+def start_database(client: docker.DockerClient, service: Service, image: str,
+                   cfg: stack_config.StackConfig) -> Database:
+    password = stack_config.database_password()
+    database = Database(container_name(service), "127.0.0.1", service.port, "bench", password, "events")
+    environment = {"POSTGRES_PASSWORD": password, "PGPORT": str(service.port), "POSTGRES_USER": database.user,
+                   "POSTGRES_DB": database.name, "LISTEN_ADDRESSES": "127.0.0.1"}
+    container = run(client, service, image, cfg, environment, command=cfg.postgres_args())
+    verify_limits(container, cfg.limits(service.resource_class))
+    wait_ready(container, readiness.database_ready(database.dsn), timeout=120)
+    return database
+
+
+def start_api(client: docker.DockerClient, service: Service, image: str, cfg: stack_config.StackConfig,
+              database: Database) -> Container:
+    environment = {**cfg.api_environment(), "DATABASE_URL": database.url, "PORT": str(service.port),
+                   "BIND_ADDRESS": "127.0.0.1"}
+    container = run(client, service, image, cfg, environment)
+    verify_limits(container, cfg.limits(service.resource_class))
+    return container
+
+
+def remove(client: docker.DockerClient, service: Service) -> None:
+    _remove(client, container_name(service))

@@ -1,0 +1,158 @@
+"""gRPC-Web client of the conformance suite (the Lambda gRPC target, behind an HTTP API gateway).
+
+Same interface as `clients.GrpcClient`: the calls go over HTTP/1.1 as gRPC-Web
+(`application/grpc-web+proto`, one length-prefixed message frame in; a message frame and a trailers
+frame out, https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md), with the protobuf
+messages of the suite's generated stubs.
+"""
+from __future__ import annotations
+
+import base64
+import struct
+import urllib.parse
+from typing import Any
+
+import grpc
+import httpx
+
+from tests.conformance import protos
+from tests.conformance.clients import GRPC_TO_HTTP, Outcome, event_to_proto, response_to_body
+
+EVENT_SERVICE = "/com.example.grpc.EventService"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+BINARY = "application/grpc-web+proto"
+TEXT = "application/grpc-web-text"
+
+_TRAILERS_FLAG = 0x80
+_COMPRESSED_FLAG = 0x01
+
+
+class GrpcWebError(grpc.RpcError):
+    """A non-OK status, shaped like the RpcError of a grpc stub call."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(f"{code.name}: {details}")
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def frame(message: bytes, flags: int = 0) -> bytes:
+    return struct.pack(">BI", flags, len(message)) + message
+
+
+def parse_frames(body: bytes) -> tuple[list[bytes], dict[str, str]]:
+    """Message frames and the trailers of a gRPC-Web response body."""
+    messages: list[bytes] = []
+    trailers: dict[str, str] = {}
+    offset = 0
+    while offset < len(body):
+        if len(body) - offset < 5:
+            raise ValueError("truncated frame header in the response")
+        flags, length = struct.unpack(">BI", body[offset:offset + 5])
+        payload = body[offset + 5:offset + 5 + length]
+        if len(payload) != length:
+            raise ValueError("truncated frame in the response")
+        offset += 5 + length
+        if flags & _TRAILERS_FLAG:
+            for line in payload.decode("ascii").split("\r\n"):
+                if line:
+                    name, _, value = line.partition(":")
+                    trailers[name.strip().lower()] = value.strip()
+        else:
+            messages.append(payload)
+    return messages, trailers
+
+
+class GrpcWebClient:
+    kind = "grpcweb"
+
+    def __init__(self, base_url: str, max_message_bytes: int, text: bool = False):
+        self.base_url = base_url.rstrip("/")
+        self.max_message_bytes = max_message_bytes
+        self.content_type = TEXT if text else BINARY
+        self.http = httpx.Client(base_url=self.base_url, timeout=30.0)
+
+    def __repr__(self) -> str:
+        return f"grpcweb:{self.base_url}"
+
+    def post_raw(self, path: str, content: bytes, content_type: str | None = BINARY) -> httpx.Response:
+        """POST a body as is: for framing cases the client would never produce itself."""
+        headers = {"X-Grpc-Web": "1"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        return self.http.post(path, content=content, headers=headers)
+
+    def call(self, path: str, request, response_type, timeout: float = 30.0):
+        """One unary call; returns the response message or raises GrpcWebError."""
+        body = frame(request.SerializeToString())
+        text = self.content_type == TEXT
+        if text:
+            body = base64.b64encode(body)
+        headers = {"Content-Type": self.content_type, "Accept": self.content_type, "X-Grpc-Web": "1"}
+        try:
+            response = self.http.post(path, content=body, headers=headers, timeout=timeout)
+        except httpx.HTTPError as error:
+            raise GrpcWebError(grpc.StatusCode.UNAVAILABLE, f"transport error: {error}") from error
+        if response.status_code != 200:
+            raise GrpcWebError(_http_to_code(response.status_code),
+                               f"HTTP {response.status_code}: {response.text[:200]}")
+        content = base64.b64decode(response.content) if text else response.content
+        messages, trailers = parse_frames(content)
+        # A trailers-only answer may carry the status in the HTTP headers instead.
+        status = trailers.get("grpc-status", response.headers.get("grpc-status"))
+        message = trailers.get("grpc-message", response.headers.get("grpc-message", ""))
+        if status is None:
+            raise GrpcWebError(grpc.StatusCode.INTERNAL, "response without grpc-status")
+        code = _CODES.get(int(status), grpc.StatusCode.UNKNOWN)
+        if code != grpc.StatusCode.OK:
+            raise GrpcWebError(code, urllib.parse.unquote(message))
+        if len(messages) != 1:
+            raise GrpcWebError(grpc.StatusCode.INTERNAL, f"expected one response message, got {len(messages)}")
+        return response_type.FromString(messages[0])
+
+    def send(self, event: Any) -> Outcome:
+        return self.send_request(event_to_proto(event))
+
+    def send_request(self, request) -> Outcome:
+        pb = protos.event_pb2()
+        try:
+            response = self.call(f"{EVENT_SERVICE}/ProcessEvent", request, pb.EventResponse)
+        except GrpcWebError as error:
+            code = error.code().name
+            return Outcome(GRPC_TO_HTTP.get(code, 500), error.details() or "", {}, code)
+        return Outcome(200, response.message, response_to_body(response), "OK")
+
+    def healthy(self) -> tuple[bool, str]:
+        pb = protos.health_pb2()
+        try:
+            response = self.call(HEALTH_CHECK, pb.HealthCheckRequest(service=""), pb.HealthCheckResponse,
+                                 timeout=5.0)
+        except GrpcWebError as error:
+            return False, f"{error.code().name} {error.details()}"
+        serving = response.status == pb.HealthCheckResponse.SERVING
+        return serving, pb.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def legacy_health(self):
+        pb = protos.event_pb2()
+        return self.call(f"{EVENT_SERVICE}/HealthCheck", pb.HealthRequest(service=""), pb.HealthResponse,
+                         timeout=5.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _http_to_code(http_status: int) -> grpc.StatusCode:
+    # The mapping gRPC-Web clients apply to an HTTP status without a grpc-status.
+    return {400: grpc.StatusCode.INTERNAL, 401: grpc.StatusCode.UNAUTHENTICATED,
+            403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.UNIMPLEMENTED,
+            429: grpc.StatusCode.UNAVAILABLE, 502: grpc.StatusCode.UNAVAILABLE,
+            503: grpc.StatusCode.UNAVAILABLE, 504: grpc.StatusCode.UNAVAILABLE}.get(http_status,
+                                                                                    grpc.StatusCode.UNKNOWN)
