@@ -54,6 +54,9 @@ APIS: tuple[Service, ...] = (
 HEALTHPROBE = Service("healthprobe", "go", "net/http + grpc health", "none", 0, "tools/healthprobe",
                       "tool", "tool")
 
+# The load generator runs in its own container so its CPU is measured (and capped) like everything else.
+LOADGEN = Service("loadgen", "go", "perflab loadgen", "none", 0, "tools/loadgen", "loadgen", "loadgen")
+
 SUT_DATABASE = Service("postgres", "sql", "postgresql 15", "postgres", 5433, "db/postgres", "database",
                        "database", build_script=None)
 METRICS_DATABASE = Service("metrics-postgres", "sql", "postgresql 15", "postgres", 5434, "db/postgres",
@@ -66,3 +69,16 @@ def api(name: str) -> Service:
             return service
     known = ", ".join(service.name for service in APIS)
     raise KeyError(f"unknown API {name!r}; the catalogue has: {known}")
+
+
+def apis(names=None) -> list[Service]:
+    """The named APIs (catalogue order), or every API when `names` is empty or None."""
+    if not names:
+        return list(APIS)
+    wanted = [api(name) for name in names]  # raises KeyError naming the unknown one
+    return [service for service in APIS if service in wanted]
+
+
+def stack_services(api_names=None) -> list[Service]:
+    """Every service a stack deploys: the system-under-test database, the metrics database, the APIs."""
+    return [SUT_DATABASE, METRICS_DATABASE, *apis(api_names)]

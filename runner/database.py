@@ -14,6 +14,7 @@ def reset(dsn: str) -> None:
         cursor.execute(SCHEMA.read_text())
         cursor.execute("TRUNCATE events, entities")
         cursor.execute("SELECT pg_stat_statements_reset()")
+        cursor.execute("SELECT pg_stat_reset()")
     conn.close()
 
 
@@ -23,3 +24,25 @@ def counts(dsn: str) -> dict[str, int]:
         events, entities = cursor.fetchone()
     conn.close()
     return {"events": events, "entities": entities}
+
+
+def snapshot(dsn: str, top: int = 10) -> dict:
+    """The database section of a result: top statements, cache-hit ratio, connections."""
+    with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.query, s.calls, s.total_exec_time, s.mean_exec_time, s.rows FROM pg_stat_statements s "
+            "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() "
+            "AND s.query NOT ILIKE '%%pg_stat_statements%%' ORDER BY s.total_exec_time DESC LIMIT %s", (top,))
+        statements = [{"query": q, "calls": c, "totalMs": round(t, 3), "meanMs": round(m, 4), "rows": r}
+                      for q, c, t, m, r in cursor.fetchall()]
+        cursor.execute("SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = current_database()")
+        hit, read = cursor.fetchone()
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE state = 'active'), "
+                       "count(*) FILTER (WHERE state = 'idle') FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        total, active, idle = cursor.fetchone()
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    conn.close()
+    return {"topStatements": statements, "cacheHitRatio": round(hit / (hit + read), 6) if hit + read else None,
+            "connections": {"total": total, "active": active, "idle": idle}, "serverVersion": version}

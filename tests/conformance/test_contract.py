@@ -10,13 +10,8 @@ import uuid
 
 import pytest
 
+from runner.contract import S1, S2
 from tests.conformance.events import DELETE, EVENT_TYPES, canonical, entity, event, mutate, unique_id
-
-S1 = ("INSERT INTO events (uuid, event_name, event_type, created_date, saved_date, payload) "
-      "VALUES ($1::uuid, $2, $3, $4::timestamptz, $5::timestamptz, $6::jsonb) ON CONFLICT (uuid) DO NOTHING")
-S2 = ("INSERT INTO entities (entity_type, entity_id, data) VALUES ($1, $2, $3::jsonb) "
-      "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = entities.data || EXCLUDED.data, "
-      "updated_at = now()")
 
 REST_ONLY = pytest.mark.kinds("rest")
 PROTO_ONLY = pytest.mark.kinds("grpc", "grpcweb")

@@ -1,0 +1,333 @@
+"""`bench run`: the same load phases against every API, one at a time, verified, with resources sampled.
+
+For each API × payload size × repeat: reset the database, start only that API, wait for real readiness,
+run the load generator in its own container (warm-up excluded), sample docker stats of the API, the
+database and the generator throughout, verify the database against what was acknowledged, stop the API.
+Everything lands in one self-describing results document (docs/results-format.md).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import gzip
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import time
+from typing import Callable
+
+import docker
+import docker.errors
+
+from runner import config as stack_config
+from runner import database, environment, images, readiness, sampler, verify
+from runner.catalogue import LOADGEN, ROOT, Service
+from runner.containers import ContainerError, verify_limits
+
+PAYLOAD_BYTES = {"default": 400, "4k": 4096, "8k": 8192, "32k": 32768, "64k": 65536}
+THRESHOLDS = {"p95Ms": 2000, "p99Ms": 5000, "errorRate": 0.05}
+# Database growth per request, measured as table + index + WAL bytes per stored event, is about twice the
+# payload; the original lab's estimates (up to 1.5 GB per API for saturation at 64k) agree. Safety margin 50 %.
+GROWTH_FACTOR = 2.0
+SAFETY_MARGIN = 1.5
+# Requests a mode can send per API at most, for the disk estimate (from the phases at a generous 3k req/s).
+MODE_MAX_SECONDS = {"smoke": 5, "full": 11 * 60, "saturation": 14 * 60}
+ASSUMED_MAX_RATE = 3000
+
+
+class RunError(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class RunOptions:
+    mode: str
+    apis: list[Service]
+    payload_sizes: list[str]
+    repeat: int = 1
+    phase_scale: float = 1.0
+    think_time_ms: int = 0
+    rate: float | None = None
+    entity_pool: int = 10000
+    warmup_seconds: float = 5.0
+    results_dir: pathlib.Path = ROOT / "results"
+    stack: str = "local"
+    command: str = ""
+
+
+def new_run_id() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def required_bytes(options: RunOptions) -> int:
+    seconds = MODE_MAX_SECONDS[options.mode] * options.phase_scale if options.mode != "smoke" else 1
+    requests = 5 if options.mode == "smoke" else seconds * (options.rate or ASSUMED_MAX_RATE)
+    per_api = sum(requests * PAYLOAD_BYTES[size] * GROWTH_FACTOR for size in options.payload_sizes)
+    samples = requests * 60  # raw samples, compressed CSV rows
+    return int((per_api + samples) * len(options.apis) * options.repeat * SAFETY_MARGIN)
+
+
+def check_disk(options: RunOptions, client: docker.DockerClient) -> str:
+    needed = required_bytes(options)
+    places = {options.results_dir: "results", pathlib.Path(client.info().get("DockerRootDir", "/")): "docker data"}
+    for path, label in places.items():
+        probe = path if path.exists() else ROOT
+        free = shutil.disk_usage(probe).free
+        if free < needed:
+            raise RunError(f"not enough free disk for {label} at {probe}: {free / 1e9:.1f} GB free, this run "
+                           f"needs about {needed / 1e9:.1f} GB (mode {options.mode}, payloads "
+                           f"{', '.join(options.payload_sizes)}, {len(options.apis)} APIs, 50 % margin)")
+    return f"{needed / 1e6:.0f} MB needed"
+
+
+def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: str, out: str) -> list[str]:
+    target = endpoint.replace("http://", "") if api.protocol == "grpc" else endpoint
+    arguments = ["run", "--protocol", api.protocol, "--target", target, "--mode", options.mode,
+                 "--phase-scale", str(options.phase_scale), "--payload-size", size,
+                 "--entity-pool", str(options.entity_pool), "--think-time", f"{options.think_time_ms}ms",
+                 "--warmup", f"{options.warmup_seconds}s", "--summary", f"{out}/summary.json",
+                 "--samples", f"{out}/samples.csv.gz", "--progress"]
+    if options.rate:
+        arguments += ["--rate", str(options.rate)]
+    return arguments
+
+
+def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, float]) -> dict:
+    """Add resources, efficiency and the generator-saturation flag to one phase of the generator's summary."""
+    start, end = parse_time(phase["start"]), parse_time(phase["end"])
+    resources = {role: sampler.window(samples, role, start, end).as_dict(limits.get(role))
+                 for role in ("api", "database", "loadgen")}
+    requests = phase.get("requests") or 0
+    api_cpu = resources["api"]["cpuSeconds"]
+    efficiency = {"cpuSecondsPer1kRequests": None, "requestsPerCpuSecond": None, "memoryMBPerRequest": None}
+    if api_cpu and requests:
+        efficiency["cpuSecondsPer1kRequests"] = api_cpu / requests * 1000
+        efficiency["requestsPerCpuSecond"] = requests / api_cpu
+    if resources["api"]["memoryAvgBytes"] and phase.get("throughput"):
+        # MB held per request/s of throughput: memory cost of the load the API sustained.
+        efficiency["memoryMBPerRequest"] = resources["api"]["memoryAvgBytes"] / 1e6 / phase["throughput"]
+    generator = resources["loadgen"]
+    saturated = bool(generator["cpuPercentAvg"] is not None and limits.get("loadgen")
+                     and generator["cpuPercentAvg"] > 80.0 * limits["loadgen"])
+    return {**phase, "resources": resources, "efficiency": efficiency, "generatorSaturated": saturated}
+
+
+def passes_thresholds(phase: dict) -> dict:
+    latency = phase.get("latencyMs") or {}
+    requests = phase.get("requests") or 0
+    error_rate = (phase.get("failures") or 0) / requests if requests else 0.0
+    return {"p95": latency.get("p95") is not None and latency["p95"] < THRESHOLDS["p95Ms"],
+            "p99": latency.get("p99") is not None and latency["p99"] < THRESHOLDS["p99Ms"],
+            "errorRate": requests > 0 and error_rate < THRESHOLDS["errorRate"]}
+
+
+class Runner:
+    def __init__(self, options: RunOptions, outputs: dict, cfg: stack_config.StackConfig,
+                 client: docker.DockerClient | None = None, on_progress: Callable[[dict], None] = lambda p: None,
+                 log: Callable[[str], None] = print):
+        self.options = options
+        self.outputs = outputs
+        self.cfg = cfg
+        self.client = client or docker.from_env()
+        self.on_progress = on_progress
+        self.log = log
+        self.run_id = new_run_id()
+        self.run_dir = options.results_dir / self.run_id
+        self.loadgen_container = None
+        self.started_api: str | None = None
+
+    # -- pieces -------------------------------------------------------------------------------------------
+    def _api_output(self, api: Service) -> dict:
+        try:
+            return self.outputs["apis"][api.name]
+        except KeyError as error:
+            raise RunError(f"{api.name} is not deployed in the {self.options.stack} stack "
+                           f"(perflab:apis in Pulumi.{self.options.stack}.yaml)") from error
+
+    def _stop_all_apis(self) -> None:
+        for entry in self.outputs.get("apis", {}).values():
+            try:
+                container = self.client.containers.get(entry["container"])
+                if container.status == "running":
+                    container.stop(timeout=10)
+            except docker.errors.NotFound:
+                pass
+
+    def _start_api(self, api: Service) -> tuple[float, object]:
+        entry = self._api_output(api)
+        container = self.client.containers.get(entry["container"])
+        verify_limits(container, self.cfg.limits(api.resource_class))
+        started = time.monotonic()
+        container.start()
+        self.started_api = entry["container"]
+        probe = readiness.service_probe(api)
+
+        def died() -> str | None:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                return f"{api.name} exited: {container.logs(tail=20).decode(errors='replace')}"
+            return None
+
+        readiness.wait(probe, timeout=120, alive=died)
+        return time.monotonic() - started, container
+
+    def _run_loadgen(self, api: Service, size: str, work_dir: pathlib.Path, sampling: sampler.Sampler) -> dict:
+        image = images.prepare([LOADGEN], self.client, log=self.log)[LOADGEN.name]
+        limits = self.cfg.limits(LOADGEN.resource_class)
+        arguments = loadgen_arguments(self.options, api, self._api_output(api)["endpoint"], size, "/out")
+        name = f"perflab-loadgen-{self.run_id}"
+        self.loadgen_container = self.client.containers.run(
+            image, command=arguments, name=name, detach=True, network_mode="host",
+            nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes, user=f"{os.getuid()}:{os.getgid()}",
+            volumes={str(work_dir.resolve()): {"bind": "/out", "mode": "rw"}},
+            labels={"perflab.stack": self.options.stack, "perflab.role": "loadgen"})
+        verify_limits(self.loadgen_container, limits)
+        sampling.add("loadgen", name)
+        for line in self.loadgen_container.logs(stream=True, follow=True, stdout=False, stderr=True):
+            try:
+                self.on_progress(json.loads(line))
+            except ValueError:
+                pass
+        exit_code = self.loadgen_container.wait(timeout=24 * 3600)["StatusCode"]
+        logs = self.loadgen_container.logs(stdout=True, stderr=False).decode(errors="replace")
+        self.loadgen_container.remove(force=True)
+        self.loadgen_container = None
+        summary_path = work_dir / "summary.json"
+        if exit_code != 0 or not summary_path.exists():
+            raise RunError(f"load generator exited {exit_code}: {logs[-800:]}")
+        return json.loads(summary_path.read_text())
+
+    # -- one API × payload × repeat ------------------------------------------------------------------------
+    def measure(self, api: Service, size: str, repeat: int) -> dict:
+        cycle_start = time.monotonic()
+        result = {"api": api.name, "language": api.language, "framework": api.framework, "protocol": api.protocol,
+                  "deployment": api.deployment, "payloadSize": size, "payloadBytes": PAYLOAD_BYTES[size],
+                  "repeat": repeat, "status": "error", "problem": None, "startupSeconds": None,
+                  "overheadSeconds": None, "verification": None, "phases": [], "resourceSamples": [],
+                  "database": None, "rawSamples": None}
+        work_dir = self.run_dir / f"{api.name}-{size}-{repeat}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        dsn = self.outputs["database"]["dsn"]
+        database.reset(dsn)
+        sampling = sampler.Sampler({"database": self.outputs["database"]["container"]}, self.client).start()
+        loadgen_seconds = 0.0
+        try:
+            try:
+                result["startupSeconds"], container = self._start_api(api)
+            except (TimeoutError, ContainerError, docker.errors.APIError) as error:
+                result["problem"] = f"never became healthy: {error}"
+                return result
+            sampling.add("api", container.name)
+            summary = self._run_loadgen(api, size, work_dir, sampling)
+            samples = sampling.stop()
+            windows = [parse_time(p["start"]) for p in summary["phases"]] + [parse_time(p["end"]) for p in summary["phases"]]
+            if summary.get("warmup"):
+                windows.append(parse_time(summary["warmup"]["start"]))
+            loadgen_seconds = (max(windows) - min(windows)).total_seconds() if windows else 0.0
+            limits = {"api": self.cfg.limits(api.resource_class).cpus,
+                      "database": self.cfg.limits("database").cpus, "loadgen": self.cfg.limits("loadgen").cpus}
+            result["phases"] = [phase_figures({**phase, "thresholds": passes_thresholds(phase)}, samples, limits)
+                                for phase in summary["phases"]]
+            result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "cpuPercent": round(s.cpu_percent, 2),
+                                          "memoryBytes": s.memory_bytes} for s in samples]
+            totals = summary["totals"]
+            check = verify.verify(dsn, totals["acknowledged"], totals.get("ambiguous", 0))
+            result["verification"] = check.as_dict()
+            result["database"] = database.snapshot(dsn)
+            result["rawSamples"] = f"{work_dir.name}/samples.csv.gz"
+            problems = []
+            if not check.passed:
+                problems.append(f"verification failed: {check.details}")
+            broken = [f"{p['name']} {k}" for p in result["phases"] for k, ok in p["thresholds"].items() if not ok]
+            if broken:
+                problems.append(f"thresholds broken: {', '.join(broken)}")
+            result["status"] = "failed" if problems else "passed"
+            result["problem"] = "; ".join(problems) or None
+            return result
+        except RunError as error:
+            result["problem"] = str(error)
+            return result
+        finally:
+            sampling.stop()
+            self._stop_api()
+            result["overheadSeconds"] = round(time.monotonic() - cycle_start - loadgen_seconds, 3)
+
+    def _stop_api(self) -> None:
+        if self.started_api:
+            try:
+                self.client.containers.get(self.started_api).stop(timeout=10)
+            except docker.errors.NotFound:
+                pass
+            self.started_api = None
+
+    def abort(self) -> None:
+        """Ctrl-C: stop the generator and the API this run started."""
+        if self.loadgen_container is not None:
+            try:
+                self.loadgen_container.remove(force=True)
+            except docker.errors.DockerException:
+                pass
+        self._stop_api()
+
+    # -- the whole run --------------------------------------------------------------------------------------
+    def document(self, results: list[dict], started: datetime.datetime, interrupted: bool) -> dict:
+        env = environment.describe(self.client, network_path=self.cfg.network_mode)
+        limits = {name: dataclasses.asdict(self.cfg.limits(name))
+                  for name in ("api", "database", "loadgen")}
+        return {"schema": "perflab.results/1", "runId": self.run_id, "mode": self.options.mode,
+                "stack": self.options.stack, "startedAt": iso(started), "finishedAt": iso(utc_now()),
+                "interrupted": interrupted, "command": self.options.command, "environment": env,
+                "config": {"payloadSizes": self.options.payload_sizes, "phaseScale": self.options.phase_scale,
+                           "thinkTimeMs": self.options.think_time_ms, "rate": self.options.rate,
+                           "entityPool": self.options.entity_pool, "warmupSeconds": self.options.warmup_seconds,
+                           "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
+                           "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
+                           "thresholds": THRESHOLDS},
+                "results": results}
+
+    def run(self) -> dict:
+        started = utc_now()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log(f"run {self.run_id}: {check_disk(self.options, self.client)}")
+        self._stop_all_apis()
+        results: list[dict] = []
+        interrupted = False
+        try:
+            for repeat in range(1, self.options.repeat + 1):
+                for size in self.options.payload_sizes:
+                    for api in self.options.apis:
+                        self.log(f"{api.name} · payload {size} · repeat {repeat}")
+                        results.append(self.measure(api, size, repeat))
+        except KeyboardInterrupt:
+            interrupted = True
+            self.abort()
+        document = self.document(results, started, interrupted)
+        (self.run_dir / "run.json").write_text(json.dumps(document, indent=1))
+        metrics = self.outputs.get("metricsDatabase", {}).get("dsn")
+        if metrics:
+            from runner import metricsdb
+            metricsdb.migrate(metrics)
+            metricsdb.load(metrics, document)
+        if interrupted:
+            raise KeyboardInterrupt
+        return document
+
+
+def read_samples(path: pathlib.Path) -> list[dict]:
+    with gzip.open(path, "rt") as handle:
+        header = handle.readline().strip().split(",")
+        return [dict(zip(header, line.strip().split(","))) for line in handle if line.strip()]
