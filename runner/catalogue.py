@@ -48,6 +48,12 @@ APIS: tuple[Service, ...] = (
     Service("rust-grpc", "rust", "tonic + sqlx", "grpc", 9091, "apis/rust-grpc", "api", "api"),
     Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api"),
     Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api"),
+    # Lambdas run locally under the AWS Lambda Runtime Interface Emulator behind the local HTTP API
+    # gateway (lambda/README.md); the port is the gateway's. Local Lambda numbers are functional only.
+    Service("lambda-go-rest", "go", "aws-lambda-go (HTTP API, payload 2.0)", "rest", 9084, "lambda/go-rest",
+            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh"),
+    Service("lambda-go-grpc", "go", "aws-lambda-go (HTTP API, gRPC-Web)", "grpcweb", 9093, "lambda/go-grpc",
+            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh"),
 )
 
 # Shared pieces every API image needs (the health probe is copied into each image).
@@ -72,8 +78,8 @@ def api(name: str) -> Service:
 
 
 def apis(names=None) -> list[Service]:
-    """The named APIs (catalogue order), or every API when `names` is empty or None."""
-    if not names:
+    """The named APIs (catalogue order), or every API when `names` is None."""
+    if names is None:
         return list(APIS)
     wanted = [api(name) for name in names]  # raises KeyError naming the unknown one
     return [service for service in APIS if service in wanted]

@@ -60,5 +60,93 @@ def conformance(api_names, results_dir, keep_database, keyword) -> None:
     sys.exit(0 if results and all(r.ok for r in results) else 1)
 
 
+def _progress_line(progress: dict) -> str:
+    return (f"phase {progress.get('phase', '?'):>10} · VUs {progress.get('vus', '-'):>5} · "
+            f"{progress.get('rps', 0):8.1f} req/s · errors {progress.get('errors', 0):>5} · "
+            f"p95 {progress.get('p95Ms', progress.get('p95', 0)) or 0:8.2f} ms · "
+            f"{progress.get('elapsed', 0):6.1f} s elapsed, {progress.get('remaining', 0):6.1f} s left")
+
+
+@main.command("run")
+@click.argument("mode", type=click.Choice(["smoke", "full", "saturation"]))
+@click.option("--api", "api_names", multiple=True, help="API to measure (repeatable; default: every API)")
+@click.option("--payload-size", "payload_sizes", multiple=True,
+              type=click.Choice(["default", "4k", "8k", "32k", "64k"]), help="repeatable; default: default")
+@click.option("--stack", type=click.Choice(["local", "aws"]), default=None,
+              help="default: whichever stack is up")
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--phase-scale", type=click.FloatRange(0.001, 10), default=1.0, show_default=True,
+              help="multiply every phase's duration (CI runs the full shapes in seconds)")
+@click.option("--think-time", "think_time_ms", type=click.IntRange(0), default=0, show_default=True,
+              help="milliseconds between a VU's requests")
+@click.option("--rate", type=click.FloatRange(0.1), default=None,
+              help="open model: constant arrival rate (requests/s) per phase instead of VUs")
+@click.option("--entity-pool", type=click.IntRange(1), default=10000, show_default=True,
+              help="distinct entity ids per type, so updates (merges) happen")
+@click.option("--warmup", "warmup_seconds", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="seconds of warm-up before the first phase, excluded from results")
+@click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
+              show_default=True)
+@click.option("--ephemeral", is_flag=True, help="bring the stack up first and down afterwards, even on failure")
+def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, think_time_ms, rate, entity_pool,
+                warmup_seconds, results_dir, ephemeral) -> None:
+    """Measure every API (one at a time) under the MODE's load phases, verified."""
+    from rich.live import Live
+
+    from runner import config as stack_config
+    from runner import run as run_module
+    from runner import stack as stack_module
+
+    stack = stack or stack_module.active_stack() or "local"
+    options = run_module.RunOptions(
+        mode=mode, apis=_apis(api_names), payload_sizes=list(payload_sizes) or ["default"], repeat=repeat,
+        phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
+        warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack,
+        command="bench " + " ".join(sys.argv[1:]))
+    if ephemeral:
+        stack_module.up(stack, log=console.print)
+    try:
+        outputs = stack_module.outputs(stack)
+        if not outputs:
+            raise click.ClickException(f"the {stack} stack is not up: run `bench up {stack}` (or use --ephemeral)")
+        with Live(console=console, transient=True, refresh_per_second=4) as live:
+            runner = run_module.Runner(options, outputs, stack_config.load(stack),
+                                       on_progress=lambda p: live.update(_progress_line(p)), log=console.print)
+            try:
+                document = runner.run()
+            except run_module.RunError as error:
+                raise click.ClickException(str(error)) from error
+    finally:
+        if ephemeral:
+            stack_module.down(stack)
+    _print_run_summary(document, options.results_dir)
+    ok = document["results"] and all(r["status"] == "passed" for r in document["results"])
+    sys.exit(0 if ok else 1)
+
+
+def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
+    table = Table("api", "payload", "phase", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "API CPU-s/1k req",
+                  "verified", "status", title=f"run {document['runId']} ({document['mode']})")
+    for result in document["results"]:
+        verified = (result.get("verification") or {}).get("passed")
+        for phase in result["phases"] or [{}]:
+            latency = phase.get("latencyMs") or {}
+            efficiency = phase.get("efficiency") or {}
+
+            def number(value, digits=2):
+                return "—" if value is None else f"{value:.{digits}f}"
+            table.add_row(result["api"], result["payloadSize"], phase.get("name", "—"),
+                          number(phase.get("throughput"), 1), number(latency.get("p50")), number(latency.get("p95")),
+                          number(latency.get("p99")), str(phase.get("failures", "—")),
+                          number(efficiency.get("cpuSecondsPer1kRequests"), 3),
+                          "yes" if verified else "NO", result["status"] + (f": {result['problem']}" if result["problem"] else ""))
+    console.print(table)
+    overheads = [r["overheadSeconds"] for r in document["results"] if r.get("overheadSeconds") is not None]
+    if overheads:
+        console.print(f"lab overhead per API (everything but the generator's iterations): "
+                      f"max {max(overheads):.2f} s, mean {sum(overheads) / len(overheads):.2f} s")
+    console.print(f"results: {results_dir / document['runId'] / 'run.json'}")
+
+
 if __name__ == "__main__":
     main()

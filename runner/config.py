@@ -76,6 +76,16 @@ class StackConfig:
         return {"DB_POOL_MAX": str(self.get("dbPoolMax", 20)), "LOG_LEVEL": str(self.get("logLevel", "warn")),
                 "MAX_BODY_BYTES": str(self.get("maxBodyBytes", 1048576))}
 
+    @property
+    def api_names(self) -> list[str] | None:
+        """`perflab:apis`: the APIs this stack deploys; None (key absent) means every API of the catalogue."""
+        names = self.get("apis")
+        if names is None:
+            return None
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",") if name.strip()]
+        return list(names)
+
     def postgres_args(self) -> list[str]:
         return [arg for name, value in sorted(self.get("postgresSettings", {}).items())
                 for arg in ("-c", f"{name}={value}")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -61,6 +62,26 @@ def run_suite(service: Service, db: containers.Database, cfg: stack_config.Stack
     return result
 
 
+def _run_lambda(service: Service, db: containers.Database, cfg: stack_config.StackConfig, results_dir,
+                extra_args, log) -> ConformanceResult:
+    """A Lambda: emulator containers behind the local gateway (lambda/local.sh), then the suite."""
+    function = service.directory.split("/")[-1]
+    env = {**os.environ, **cfg.api_environment(), "DATABASE_URL": db.url, "GATEWAY_PORT": str(service.port),
+           "DB_POOL_MAX": str(cfg.get("lambdaDbPoolMax", 2)), "ENVIRONMENTS": str(cfg.get("lambdaEnvironments", 2))}
+    script = str(ROOT / "lambda" / "local.sh")
+    started = subprocess.run([script, "up", function], cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        if started.returncode != 0:
+            return ConformanceResult(service.name, problem=f"lambda/local.sh up failed: {started.stderr[-800:]}")
+        readiness.wait(readiness.service_probe(service), timeout=60)
+        log(f"{service.name} ready; running the conformance suite")
+        return run_suite(service, db, cfg, results_dir, extra_args)
+    except TimeoutError as error:
+        return ConformanceResult(service.name, problem=f"never became ready: {error}")
+    finally:
+        subprocess.run([script, "down", function], cwd=ROOT, env=env, capture_output=True)
+
+
 def run(apis: list[Service], results_dir, keep: bool = False, log=print,
         extra_args: list[str] = ()) -> list[ConformanceResult]:
     cfg = stack_config.load("local")
@@ -77,6 +98,9 @@ def run(apis: list[Service], results_dir, keep: bool = False, log=print,
                 results.append(ConformanceResult(service.name, problem=str(error)))
                 continue
             database.reset(db.dsn)
+            if service.deployment == "lambda":
+                results.append(_run_lambda(service, db, cfg, results_dir, extra_args, log))
+                continue
             container = containers.start_api(client, service, reference, cfg, db)
             try:
                 waited = containers.wait_ready(container, readiness.service_probe(service), timeout=120)

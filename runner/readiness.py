@@ -34,6 +34,24 @@ def grpc_ready(target: str, service_name: str = "") -> Callable[[], bool]:
     return probe
 
 
+def grpcweb_ready(base_url: str) -> Callable[[], bool]:
+    """grpc.health.v1 Check over gRPC-Web: an empty request frame in, SERVING and grpc-status 0 out."""
+    def probe() -> bool:
+        try:
+            response = httpx.post(f"{base_url}/grpc.health.v1.Health/Check", content=b"\x00\x00\x00\x00\x00",
+                                  headers={"Content-Type": "application/grpc-web+proto"}, timeout=5.0)
+        except httpx.HTTPError:
+            return False
+        body, frames = response.content, {}
+        while len(body) >= 5:
+            flag, length = body[0], int.from_bytes(body[1:5], "big")
+            frames[flag & 0x80] = body[5:5 + length]
+            body = body[5 + length:]
+        serving = frames.get(0) == b"\x08\x01"  # HealthCheckResponse{status: SERVING}
+        return response.status_code == 200 and serving and b"grpc-status:0" in frames.get(0x80, b"")
+    return probe
+
+
 def database_ready(dsn: str) -> Callable[[], bool]:
     def probe() -> bool:
         try:
@@ -48,6 +66,8 @@ def database_ready(dsn: str) -> Callable[[], bool]:
 def service_probe(service: Service, host: str = "127.0.0.1") -> Callable[[], bool]:
     if service.protocol == "grpc":
         return grpc_ready(f"{host}:{service.port}")
+    if service.protocol == "grpcweb":
+        return grpcweb_ready(f"http://{host}:{service.port}")
     return http_ready(f"http://{host}:{service.port}/api/v1/events/health")
 
 

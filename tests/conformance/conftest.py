@@ -70,6 +70,9 @@ def pytest_collection_modifyitems(config, items):
         if "client" in item.fixturenames:
             skip = item.get_closest_marker("skip")
             applicable = not (skip and "empty parameter set" in str(skip.kwargs.get("reason", "")))
+            kinds = item.get_closest_marker("kinds")  # includes marks on individual parameters
+            if applicable and kinds and hasattr(item, "callspec"):
+                applicable = item.callspec.params["client"][0] in kinds.args
         if not applicable or (config.getoption("--no-db-outage") and item.get_closest_marker("outage")):
             deselected.append(item)
         else:

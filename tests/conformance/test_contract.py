@@ -5,6 +5,7 @@ import concurrent.futures
 import datetime
 import decimal
 import json
+import re
 import time
 import uuid
 
@@ -14,6 +15,7 @@ from runner.contract import S1, S2
 from tests.conformance.events import DELETE, EVENT_TYPES, canonical, entity, event, mutate, unique_id
 
 REST_ONLY = pytest.mark.kinds("rest")
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PROTO_ONLY = pytest.mark.kinds("grpc", "grpcweb")
 
 
@@ -39,12 +41,8 @@ def assert_processed(outcome, doc, duplicate=False):
 
 def assert_nothing_written(db, doc):
     header = doc.get("eventHeader") if isinstance(doc, dict) else None
-    if isinstance(header, dict) and isinstance(header.get("uuid"), str):
-        try:
-            uuid.UUID(header["uuid"])
-            assert db.event(header["uuid"]) is None, "a rejected event was stored"
-        except ValueError:
-            pass
+    if isinstance(header, dict) and isinstance(header.get("uuid"), str) and UUID_PATTERN.match(header["uuid"]):
+        assert db.event(header["uuid"]) is None, "a rejected event was stored"
     body = doc.get("eventBody") if isinstance(doc, dict) else None
     for item in (body or {}).get("entities", []) if isinstance(body, dict) and isinstance(
             body.get("entities"), list) else []:
@@ -305,7 +303,7 @@ def _invalid_params():
         yield pytest.param(changes, message, id=case_id, marks=marks)
 
 
-@pytest.mark.parametrize("changes, message", _invalid_params())
+@pytest.mark.parametrize("changes, message", list(_invalid_params()))
 def test_invalid_event_rejected_with_message_and_nothing_written(client, db, changes, message):
     doc = event(entity("Car"))
     for path, value in changes:

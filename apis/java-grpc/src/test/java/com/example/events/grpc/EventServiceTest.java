@@ -1,0 +1,120 @@
+package com.example.events.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.example.events.common.EventRepository;
+import com.example.events.common.Json;
+import com.example.grpc.EntityUpdate;
+import com.example.grpc.EventBody;
+import com.example.grpc.EventHeader;
+import com.example.grpc.EventRequest;
+import com.example.grpc.EventServiceGrpc;
+import com.example.grpc.HealthRequest;
+import com.example.grpc.HealthResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class EventServiceTest {
+
+    private Server server;
+    private ManagedChannel channel;
+    private EventServiceGrpc.EventServiceBlockingStub events;
+    private HealthGrpc.HealthBlockingStub health;
+
+    @BeforeEach
+    void startServerWithDatabaseDown() throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        EventRepository repository = new EventRepository(new UnreachableDatabase());
+        server = InProcessServerBuilder.forName(name).directExecutor()
+                .addService(new EventServiceImpl(repository))
+                .addService(new DatabaseHealthService(repository))
+                .build().start();
+        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        events = EventServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stop() {
+        channel.shutdownNow();
+        server.shutdownNow();
+    }
+
+    static EventRequest.Builder validRequest() {
+        return EventRequest.newBuilder()
+                .setEventHeader(EventHeader.newBuilder().setUuid("550e8400-e29b-41d4-a716-446655440000")
+                        .setEventName("CarCreated").setEventType("CarCreated"))
+                .setEventBody(EventBody.newBuilder().addEntities(EntityUpdate.newBuilder()
+                        .setEntityType("Car").setEntityId("car-1").putUpdatedAttributes("mileage", "10")));
+    }
+
+    @Test
+    void unsetHeaderAndBodyAreAnsweredLikeMissingObjects() {
+        assertInvalid(validRequest().clearEventHeader().build(), "eventHeader must be an object");
+        assertInvalid(validRequest().clearEventBody().build(), "eventBody must be an object");
+        assertInvalid(validRequest().setEventBody(EventBody.getDefaultInstance()).build(),
+                "eventBody.entities must be an array of 1 to 100 entities");
+        assertInvalid(validRequest().setEventHeader(validRequest().getEventHeader().toBuilder().setUuid("")).build(),
+                "eventHeader.uuid must be a UUID");
+    }
+
+    @Test
+    void validEventWithDatabaseDownIsUnavailable() {
+        assertThatThrownBy(() -> events.processEvent(validRequest().build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                    assertThat(e.getStatus().getDescription()).isEqualTo("database unavailable");
+                });
+    }
+
+    @Test
+    void bothHealthServicesReportTheOutage() {
+        HealthResponse legacy = events.healthCheck(HealthRequest.getDefaultInstance());
+        assertThat(legacy.getHealthy()).isFalse();
+        assertThat(legacy.getMessage()).isEqualTo("database unavailable");
+        assertThat(health.check(HealthCheckRequest.newBuilder().setService("").build()).getStatus())
+                .isEqualTo(ServingStatus.NOT_SERVING);
+        assertThat(health.check(HealthCheckRequest.newBuilder().setService("com.example.grpc.EventService").build())
+                .getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+        assertThatThrownBy(() -> health.check(HealthCheckRequest.newBuilder().setService("other").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    }
+
+    @Test
+    void protoEventBecomesTheSameTreeAsItsJson() {
+        EventRequest request = validRequest()
+                .setEventHeader(validRequest().getEventHeader().toBuilder().setCreatedDate("").setSavedDate(""))
+                .setEventBody(EventBody.newBuilder().addEntities(EntityUpdate.newBuilder()
+                        .setEntityType("Car").setEntityId("car-1")
+                        .putUpdatedAttributes("n", "12")
+                        .putUpdatedAttributes("word", "abc")))
+                .build();
+        var tree = ProtoEvents.toJsonTree(request);
+        assertThat(Json.write(tree.get("eventBody"))).isEqualTo(
+                "{\"entities\":[{\"entityType\":\"Car\",\"entityId\":\"car-1\",\"updatedAttributes\":{\"n\":12,\"word\":\"abc\"}}]}");
+        var event = com.example.events.common.EventValidator.validate(tree);
+        assertThat(event.createdDate()).isNull();
+        assertThat(event.savedDate()).isNull();
+    }
+
+    private void assertInvalid(EventRequest request, String message) {
+        assertThatThrownBy(() -> events.processEvent(request))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).isEqualTo(message);
+                });
+    }
+}

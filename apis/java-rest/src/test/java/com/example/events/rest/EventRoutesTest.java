@@ -1,0 +1,114 @@
+package com.example.events.rest;
+
+import com.example.events.common.AppConfig;
+import com.example.events.common.EventRepository;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
+
+/** The REST surface against a database that is down: every answer is the contract's JSON. */
+class EventRoutesTest {
+
+    private static final String EVENT = "{\"eventHeader\":{\"uuid\":\"550e8400-e29b-41d4-a716-446655440000\","
+            + "\"eventName\":\"N\",\"eventType\":\"T\"},\"eventBody\":{\"entities\":[{\"entityType\":\"Car\","
+            + "\"entityId\":\"c1\",\"updatedAttributes\":{}}]}}";
+
+    private WebTestClient client;
+
+    @BeforeEach
+    void bindRoutes() {
+        AppConfig config = AppConfig.fromEnvironment(
+                Map.of("DATABASE_URL", "postgres://u@localhost/db", "MAX_BODY_BYTES", "1024"), 8080);
+        EventHandler handler = new EventHandler(new EventRepository(new DownDatabase()), config);
+        client = WebTestClient.bindToRouterFunction(new RestConfiguration().routes(handler)).build();
+    }
+
+    @Test
+    void validEventWithDatabaseDownIs503() {
+        post("/api/v1/events", MediaType.APPLICATION_JSON, EVENT)
+                .expectStatus().isEqualTo(503)
+                .expectHeader().contentType(MediaType.APPLICATION_JSON)
+                .expectBody().json("{\"error\":\"database unavailable\",\"status\":503}", true);
+    }
+
+    @Test
+    void healthWithDatabaseDownIs503() {
+        client.get().uri("/api/v1/events/health").exchange()
+                .expectStatus().isEqualTo(503)
+                .expectBody().json("{\"error\":\"database unavailable\",\"status\":503}", true);
+    }
+
+    @Test
+    void wrongContentTypeIs415BeforeAnythingElse() {
+        post("/api/v1/events", MediaType.TEXT_PLAIN, "x".repeat(5000))
+                .expectStatus().isEqualTo(415)
+                .expectBody().json("{\"error\":\"unsupported content type: use application/json\",\"status\":415}", true);
+    }
+
+    @Test
+    void bodyOverMaxBodyBytesIs413() {
+        post("/api/v1/events", MediaType.APPLICATION_JSON, "[" + "1,".repeat(600) + "1]")
+                .expectStatus().isEqualTo(413)
+                .expectBody().json("{\"error\":\"request body exceeds 1024 bytes\",\"status\":413}", true);
+    }
+
+    @Test
+    void validationAndBulkShapeAre400() {
+        post("/api/v1/events", MediaType.APPLICATION_JSON, "{\"eventHeader\": ")
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"malformed JSON\",\"status\":400}", true);
+        post("/api/v1/events/bulk", MediaType.APPLICATION_JSON, "[]")
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"request body must be a JSON array of 1 to 1000 events\",\"status\":400}", true);
+    }
+
+    @Test
+    void bulkWithOnlyInvalidItemsNeedsNoDatabase() {
+        post("/api/v1/events/bulk", MediaType.APPLICATION_JSON, "[{},5]")
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.success").isEqualTo(false)
+                .jsonPath("$.failedCount").isEqualTo(2)
+                .jsonPath("$.processedCount").isEqualTo(0)
+                .jsonPath("$.errors[0].error").isEqualTo("eventHeader must be an object")
+                .jsonPath("$.errors[1].error").isEqualTo("request body must be a JSON object");
+    }
+
+    @Test
+    void unknownPathIs404AndWrongMethodIs405() {
+        client.get().uri("/api/v1/nothing").exchange()
+                .expectStatus().isNotFound()
+                .expectBody().json("{\"error\":\"not found\",\"status\":404}", true);
+        client.get().uri("/api/v1/events").exchange()
+                .expectStatus().isEqualTo(405)
+                .expectHeader().valueEquals("Allow", "POST")
+                .expectBody().json("{\"error\":\"method not allowed\",\"status\":405}", true);
+        client.delete().uri("/api/v1/events/health").exchange().expectStatus().isEqualTo(405);
+    }
+
+    private WebTestClient.ResponseSpec post(String path, MediaType type, String body) {
+        return client.post().uri(path).contentType(type).bodyValue(body.getBytes()).exchange();
+    }
+
+    /** A connection factory whose database refuses every connection. */
+    private static final class DownDatabase implements ConnectionFactory {
+        @Override
+        public Publisher<? extends Connection> create() {
+            return Mono.error(new R2dbcNonTransientResourceException("Connection refused"));
+        }
+
+        @Override
+        public ConnectionFactoryMetadata getMetadata() {
+            return () -> "down";
+        }
+    }
+
+}

@@ -1,0 +1,206 @@
+//! Settings from the shared environment contract, and nothing else.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use tracing::Level;
+
+pub const DEFAULT_POOL_MAX: u32 = 20;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1_048_576;
+const DEFAULT_BIND_ADDRESS: &str = "0.0.0.0";
+
+#[derive(Clone)]
+pub struct Config {
+    /// Parsed once; never printed, because it holds the database password.
+    pub database: PgConnectOptions,
+    pub listen: SocketAddr,
+    pub pool_max: u32,
+    pub log_level: Level,
+    pub max_body_bytes: usize,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_host", &self.database.get_host())
+            .field("database_port", &self.database.get_port())
+            .field("database_name", &self.database.get_database())
+            .field("listen", &self.listen)
+            .field("pool_max", &self.pool_max)
+            .field("log_level", &self.log_level)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment. `default_port` is 8080 for REST, 9090 for gRPC.
+    pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
+        Self::from_lookup(default_port, |name| std::env::var(name).ok())
+    }
+
+    /// Same as [`Config::from_env`] over any variable lookup, so tests need not touch the process
+    /// environment. Empty values count as unset.
+    pub fn from_lookup(
+        default_port: u16,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let url = get("DATABASE_URL").ok_or_else(|| ConfigError("DATABASE_URL is required".into()))?;
+        // The parser's message may quote the URL, password included: say only what is wrong.
+        let database = PgConnectOptions::from_str(url.trim()).map_err(|_| {
+            ConfigError("DATABASE_URL is not a valid postgres://user:password@host:port/db URL".into())
+        })?;
+
+        let port = match get("PORT") {
+            Some(value) => parse_number::<u16>("PORT", &value).and_then(|port| {
+                if port == 0 {
+                    Err(ConfigError("PORT must be between 1 and 65535".into()))
+                } else {
+                    Ok(port)
+                }
+            })?,
+            None => default_port,
+        };
+        let bind = get("BIND_ADDRESS").unwrap_or_else(|| DEFAULT_BIND_ADDRESS.to_string());
+        let address = IpAddr::from_str(bind.trim())
+            .map_err(|_| ConfigError("BIND_ADDRESS must be an IP address".into()))?;
+
+        let pool_max = match get("DB_POOL_MAX") {
+            Some(value) => positive::<u32>("DB_POOL_MAX", &value)?,
+            None => DEFAULT_POOL_MAX,
+        };
+        let max_body_bytes = match get("MAX_BODY_BYTES") {
+            Some(value) => positive::<usize>("MAX_BODY_BYTES", &value)?,
+            None => DEFAULT_MAX_BODY_BYTES,
+        };
+        let log_level = match get("LOG_LEVEL") {
+            Some(value) => parse_log_level(&value)?,
+            None => Level::WARN,
+        };
+
+        Ok(Config {
+            database,
+            listen: SocketAddr::new(address, port),
+            pool_max,
+            log_level,
+            max_body_bytes,
+        })
+    }
+}
+
+fn parse_number<T: FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse::<T>()
+        .map_err(|_| ConfigError(format!("{name} must be a whole number, got {value:?}")))
+}
+
+fn positive<T: FromStr + PartialEq + Default>(name: &str, value: &str) -> Result<T, ConfigError> {
+    let number = parse_number::<T>(name, value)?;
+    if number == T::default() {
+        return Err(ConfigError(format!("{name} must be at least 1")));
+    }
+    Ok(number)
+}
+
+fn parse_log_level(value: &str) -> Result<Level, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "error" => Ok(Level::ERROR),
+        "warn" => Ok(Level::WARN),
+        "info" => Ok(Level::INFO),
+        "debug" => Ok(Level::DEBUG),
+        _ => Err(ConfigError(format!(
+            "LOG_LEVEL must be one of error, warn, info, debug, got {value:?}"
+        ))),
+    }
+}
+
+/// Logs to stderr at the configured level. Nothing below `debug` is logged per request.
+pub fn init_logging(level: Level) {
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(level >= Level::DEBUG)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(8080, move |name| map.get(name).cloned())
+    }
+
+    const URL: (&str, &str) = ("DATABASE_URL", "postgres://bench:s3cret@db.example:5433/events?sslmode=disable");
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = config(&[URL]).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(config.pool_max, 20);
+        assert_eq!(config.max_body_bytes, 1_048_576);
+        assert_eq!(config.log_level, Level::WARN);
+        assert_eq!(config.database.get_host(), "db.example");
+        assert_eq!(config.database.get_port(), 5433);
+        assert_eq!(config.database.get_database(), Some("events"));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let config = config(&[
+            URL,
+            ("PORT", "18082"),
+            ("BIND_ADDRESS", "127.0.0.1"),
+            ("DB_POOL_MAX", "7"),
+            ("LOG_LEVEL", "DEBUG"),
+            ("MAX_BODY_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:18082".parse().unwrap());
+        assert_eq!(config.pool_max, 7);
+        assert_eq!(config.log_level, Level::DEBUG);
+        assert_eq!(config.max_body_bytes, 4096);
+    }
+
+    #[test]
+    fn database_url_is_required() {
+        assert_eq!(config(&[]).unwrap_err().0, "DATABASE_URL is required");
+    }
+
+    #[test]
+    fn the_password_never_appears_in_errors_or_debug_output() {
+        let err = config(&[("DATABASE_URL", "mysql://bench:s3cret@x/y")]).unwrap_err();
+        assert!(!err.0.contains("s3cret"), "{}", err.0);
+        let debug = format!("{:?}", config(&[URL]).unwrap());
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_name() {
+        assert!(config(&[URL, ("PORT", "http")]).unwrap_err().0.starts_with("PORT"));
+        assert!(config(&[URL, ("PORT", "0")]).unwrap_err().0.starts_with("PORT"));
+        assert!(config(&[URL, ("DB_POOL_MAX", "0")]).unwrap_err().0.starts_with("DB_POOL_MAX"));
+        assert!(config(&[URL, ("MAX_BODY_BYTES", "-1")]).unwrap_err().0.starts_with("MAX_BODY_BYTES"));
+        assert!(config(&[URL, ("LOG_LEVEL", "trace")]).unwrap_err().0.starts_with("LOG_LEVEL"));
+        assert!(config(&[URL, ("BIND_ADDRESS", "localhost")]).unwrap_err().0.starts_with("BIND_ADDRESS"));
+    }
+}

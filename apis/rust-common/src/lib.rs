@@ -1,0 +1,14 @@
+//! The shared core of the Rust APIs: everything the event contract (`contract/CONTRACT.md`) says
+//! that does not depend on the protocol. The REST and gRPC binaries are thin adapters over it.
+
+pub mod config;
+pub mod event;
+pub mod repository;
+pub mod rfc3339;
+pub mod shutdown;
+pub mod validation;
+
+pub use config::{Config, ConfigError};
+pub use event::{EntityRef, ValidEvent};
+pub use repository::{Repository, StoreError, StoreOutcome};
+pub use validation::{attribute_from_text, validate_event, ValidationError};

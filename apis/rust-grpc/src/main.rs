@@ -1,0 +1,46 @@
+//! The event-ingestion gRPC API (Tonic + sqlx). Contract: `contract/CONTRACT.md`.
+
+mod health;
+mod service;
+
+use std::process::ExitCode;
+
+use rust_common::config::{init_logging, Config};
+use rust_common::{shutdown, Repository};
+use tonic::transport::Server;
+
+const DEFAULT_PORT: u16 = 9090;
+
+pub mod pb {
+    tonic::include_proto!("com.example.grpc");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env(DEFAULT_PORT) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("rust-grpc: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_level);
+    tracing::info!(?config, "starting");
+
+    let repository = Repository::connect_lazy(config.database.clone(), config.pool_max);
+    let served = Server::builder()
+        .tcp_nodelay(true)
+        .layer(service::resource_exhausted_layer())
+        .add_service(health::server(repository.clone()))
+        .add_service(service::server(repository.clone(), config.max_body_bytes))
+        .serve_with_shutdown(config.listen, shutdown::signal())
+        .await;
+    repository.close().await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, listen = %config.listen, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}

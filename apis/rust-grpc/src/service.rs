@@ -1,0 +1,110 @@
+//! `com.example.grpc.EventService`: the contract's validation, transaction and statuses.
+
+use rust_common::validation::attribute_from_text;
+use rust_common::{validate_event, Repository, StoreError, StoreOutcome};
+use serde_json::{Map, Value};
+use tonic::codegen::http;
+use tonic::{Request, Response, Status};
+
+use crate::pb::event_service_server::{EventService, EventServiceServer};
+use crate::pb::{EventRequest, EventResponse, HealthRequest, HealthResponse};
+
+pub use crate::pb::event_service_server::SERVICE_NAME;
+
+pub struct EventApi {
+    repository: Repository,
+}
+
+pub fn server(repository: Repository, max_message_bytes: usize) -> EventServiceServer<EventApi> {
+    EventServiceServer::new(EventApi { repository }).max_decoding_message_size(max_message_bytes)
+}
+
+#[tonic::async_trait]
+impl EventService for EventApi {
+    async fn process_event(&self, request: Request<EventRequest>) -> Result<Response<EventResponse>, Status> {
+        let event = validate_event(request_to_json(request.into_inner()))
+            .map_err(|error| Status::invalid_argument(error.0))?;
+        let outcome = self.repository.store(&event).await.map_err(store_status)?;
+        let duplicate = outcome == StoreOutcome::Duplicate;
+        Ok(Response::new(EventResponse {
+            success: true,
+            message: if duplicate { "duplicate event ignored" } else { "event processed" }.to_string(),
+            event_uuid: event.uuid_text(),
+            entity_count: event.entity_count() as i32,
+            duplicate,
+        }))
+    }
+
+    async fn health_check(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
+        let healthy = self.repository.is_healthy().await;
+        Ok(Response::new(HealthResponse {
+            healthy,
+            message: if healthy { "healthy" } else { "database unavailable" }.to_string(),
+        }))
+    }
+}
+
+fn store_status(error: StoreError) -> Status {
+    match error {
+        StoreError::Unavailable => Status::unavailable("database unavailable"),
+        StoreError::Internal => Status::internal("internal error"),
+    }
+}
+
+/// The request as the JSON event REST would receive, so both protocols share one validation and
+/// store the same document. Unset messages become absent members; attribute values are JSON when
+/// the whole text is JSON, else strings.
+pub fn request_to_json(request: EventRequest) -> Value {
+    let mut root = Map::new();
+    if let Some(header) = request.event_header {
+        let mut object = Map::new();
+        object.insert("uuid".into(), Value::String(header.uuid));
+        object.insert("eventName".into(), Value::String(header.event_name));
+        object.insert("eventType".into(), Value::String(header.event_type));
+        object.insert("createdDate".into(), Value::String(header.created_date));
+        object.insert("savedDate".into(), Value::String(header.saved_date));
+        root.insert("eventHeader".into(), Value::Object(object));
+    }
+    if let Some(body) = request.event_body {
+        let entities = body
+            .entities
+            .into_iter()
+            .map(|entity| {
+                let attributes: Map<String, Value> = entity
+                    .updated_attributes
+                    .into_iter()
+                    .map(|(key, value)| (key, attribute_from_text(value)))
+                    .collect();
+                let mut object = Map::new();
+                object.insert("entityType".into(), Value::String(entity.entity_type));
+                object.insert("entityId".into(), Value::String(entity.entity_id));
+                object.insert("updatedAttributes".into(), Value::Object(attributes));
+                Value::Object(object)
+            })
+            .collect();
+        let mut object = Map::new();
+        object.insert("entities".into(), Value::Array(entities));
+        root.insert("eventBody".into(), Value::Object(object));
+    }
+    Value::Object(root)
+}
+
+/// Tonic answers a message over `max_decoding_message_size` with OUT_OF_RANGE; the contract (like
+/// grpc-go and grpc-java) says RESOURCE_EXHAUSTED. No handler here ever answers OUT_OF_RANGE, so
+/// the code is rewritten on the way out; the library's message is kept.
+pub fn resource_exhausted_layer() -> tower::util::MapResponseLayer<
+    fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>,
+> {
+    tower::util::MapResponseLayer::new(rewrite_out_of_range)
+}
+
+fn rewrite_out_of_range(mut response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+    let out_of_range = http::HeaderValue::from_static("11");
+    if response.headers().get("grpc-status") == Some(&out_of_range) {
+        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;

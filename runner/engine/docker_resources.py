@@ -1,0 +1,313 @@
+"""How the in-process engine realizes pulumi_docker resources with the Docker SDK.
+
+Each class handles one resource type token and accepts exactly the inputs listed in SUPPORTED; anything
+else is an EngineError naming the input, so nothing the program asks for is silently dropped.
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+import time
+from typing import Any, Callable
+
+import docker
+import docker.errors
+
+from runner.engine.errors import EngineError
+
+
+def parse_duration(text: str) -> int:
+    """A Go duration ("1s", "1m30s", "500ms") in nanoseconds, as the Docker provider reads it."""
+    units = {"h": 3600e9, "m": 60e9, "s": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)", str(text))
+    if not parts or "".join(n + u for n, u in parts) != str(text):
+        raise EngineError(f"cannot read duration {text!r} (use Go syntax such as 1s, 500ms, 2m)")
+    return int(sum(float(number) * units[unit] for number, unit in parts))
+
+
+def _check_inputs(kind: str, inputs: dict, supported: set[str]) -> None:
+    unknown = sorted(set(inputs) - supported)
+    if unknown:
+        raise EngineError(f"{kind}: input(s) {', '.join(unknown)} not supported by the in-process engine "
+                          f"(supported: {', '.join(sorted(supported))}); install the Pulumi CLI to use them")
+
+
+class Realizer:
+    token = ""
+    SUPPORTED: set[str] = set()
+
+    def __init__(self, client: docker.DockerClient, log: Callable[[str], None]):
+        self.client = client
+        self.log = log
+
+    def validate(self, inputs: dict) -> None:
+        _check_inputs(self.token, inputs, self.SUPPORTED)
+
+    def create(self, name: str, inputs: dict) -> tuple[str, dict]:
+        raise NotImplementedError
+
+    def alive(self, resource_id: str, inputs: dict) -> bool:
+        raise NotImplementedError
+
+    def delete(self, resource_id: str, inputs: dict) -> None:
+        raise NotImplementedError
+
+    def find_foreign(self, inputs: dict) -> str | None:
+        """The id of an existing object that would clash with this resource's fixed name, if any."""
+        return None
+
+
+class ImageRealizer(Realizer):
+    token = "docker:index/image:Image"
+    SUPPORTED = {"imageName", "skipPush", "build", "buildOnPreview"}
+    BUILD_SUPPORTED = {"context", "dockerfile", "builderVersion", "args", "target", "network"}
+
+    def validate(self, inputs: dict) -> None:
+        super().validate(inputs)
+        if inputs.get("skipPush") is not True:
+            raise EngineError(f"{self.token} {inputs.get('imageName')}: the in-process engine never pushes; "
+                              "set skip_push=True")
+        build = inputs.get("build") or {}
+        _check_inputs(f"{self.token} build", build, self.BUILD_SUPPORTED)
+        if build.get("builderVersion", "BuilderV1") != "BuilderV1":
+            raise EngineError(f"{self.token}: the Docker SDK builds with the classic builder only "
+                              "(builder_version=BuilderV1)")
+
+    def create(self, name, inputs):
+        reference = inputs["imageName"]
+        build = inputs.get("build") or {}
+        context = pathlib.Path(build.get("context", "."))
+        dockerfile = pathlib.Path(build.get("dockerfile", context / "Dockerfile"))
+        if dockerfile.is_absolute():
+            dockerfile = dockerfile.relative_to(context.resolve())
+        try:
+            image = self.client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            self.log(f"building image {reference}")
+            try:
+                image, _ = self.client.images.build(
+                    path=str(context), dockerfile=str(dockerfile), tag=reference, rm=True, forcerm=True,
+                    pull=False, buildargs=build.get("args") or None, target=build.get("target"),
+                    network_mode=build.get("network"))
+            except docker.errors.BuildError as error:
+                lines = "".join(chunk.get("stream", chunk.get("error", "")) for chunk in error.build_log)
+                raise EngineError(f"{name}: docker build of {reference} failed:\n{lines[-3000:]}") from error
+        return image.id, {"imageName": reference, "repoDigest": image.id, "context": str(context),
+                          "dockerfile": str(dockerfile), "registryServer": "", "platform": None}
+
+    def alive(self, resource_id, inputs):
+        try:
+            return self.client.images.get(inputs["imageName"]).id == resource_id
+        except docker.errors.ImageNotFound:
+            return False
+
+    def delete(self, resource_id, inputs):
+        # Like pulumi_docker's Image, deleting the resource leaves the local image: it is the build cache.
+        return None
+
+
+class NetworkRealizer(Realizer):
+    token = "docker:index/network:Network"
+    SUPPORTED = {"name", "driver", "labels", "internal", "attachable"}
+
+    def create(self, name, inputs):
+        network = self.client.networks.create(
+            inputs["name"], driver=inputs.get("driver", "bridge"), internal=bool(inputs.get("internal")),
+            attachable=bool(inputs.get("attachable")), check_duplicate=True,
+            labels={item["label"]: item["value"] for item in inputs.get("labels", [])})
+        self.log(f"created network {inputs['name']}")
+        return network.id, {}
+
+    def alive(self, resource_id, inputs):
+        try:
+            self.client.networks.get(resource_id)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def delete(self, resource_id, inputs):
+        try:
+            self.client.networks.get(resource_id).remove()
+        except docker.errors.NotFound:
+            pass
+
+    def find_foreign(self, inputs):
+        found = self.client.networks.list(names=[inputs["name"]])
+        return next((n.id for n in found if n.name == inputs["name"]), None)
+
+
+class VolumeRealizer(Realizer):
+    token = "docker:index/volume:Volume"
+    SUPPORTED = {"name", "driver", "driverOpts", "labels"}
+
+    def create(self, name, inputs):
+        volume = self.client.volumes.create(
+            name=inputs.get("name"), driver=inputs.get("driver", "local"), driver_opts=inputs.get("driverOpts"),
+            labels={item["label"]: item["value"] for item in inputs.get("labels", [])})
+        return volume.id, {"name": volume.name, "mountpoint": volume.attrs.get("Mountpoint")}
+
+    def alive(self, resource_id, inputs):
+        try:
+            self.client.volumes.get(resource_id)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    def delete(self, resource_id, inputs):
+        try:
+            self.client.volumes.get(resource_id).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+    def find_foreign(self, inputs):
+        if not inputs.get("name"):
+            return None
+        try:
+            return self.client.volumes.get(inputs["name"]).id
+        except docker.errors.NotFound:
+            return None
+
+
+class ContainerRealizer(Realizer):
+    token = "docker:index/container:Container"
+    SUPPORTED = {"name", "image", "envs", "command", "entrypoints", "cpus", "memory", "memorySwap", "labels",
+                 "healthcheck", "wait", "waitTimeout", "mustRun", "restart", "networkMode", "networksAdvanced",
+                 "ports", "workingDir", "user", "removeVolumes", "destroyGraceSeconds", "volumes"}
+    HEALTH_SUPPORTED = {"tests", "interval", "timeout", "retries", "startPeriod"}
+
+    def validate(self, inputs):
+        super().validate(inputs)
+        if "healthcheck" in inputs:
+            _check_inputs(f"{self.token} healthcheck", inputs["healthcheck"], self.HEALTH_SUPPORTED)
+        for network in inputs.get("networksAdvanced", []):
+            _check_inputs(f"{self.token} networksAdvanced", network, {"name", "aliases"})
+        for port in inputs.get("ports", []):
+            _check_inputs(f"{self.token} ports", port, {"internal", "external", "ip", "protocol"})
+        for volume in inputs.get("volumes", []):
+            _check_inputs(f"{self.token} volumes", volume,
+                          {"containerPath", "hostPath", "volumeName", "readOnly"})
+        if inputs.get("restart", "no") not in ("no", "on-failure", "always", "unless-stopped"):
+            raise EngineError(f"{inputs.get('name')}: unknown restart policy {inputs['restart']!r}")
+
+    def _host_config(self, inputs: dict) -> dict:
+        api = self.client.api
+        mib = 1024 ** 2
+        ports = {}
+        for port in inputs.get("ports", []):
+            key = f"{port['internal']}/{port.get('protocol', 'tcp')}"
+            ports[key] = (port.get("ip", "0.0.0.0"), port.get("external"))
+        binds = []
+        for volume in inputs.get("volumes", []):
+            source = volume.get("hostPath") or volume.get("volumeName")
+            binds.append(f"{source}:{volume['containerPath']}:{'ro' if volume.get('readOnly') else 'rw'}")
+        networks = inputs.get("networksAdvanced", [])
+        return api.create_host_config(
+            nano_cpus=int(round(float(inputs["cpus"]) * 1e9)) if "cpus" in inputs else None,
+            mem_limit=inputs["memory"] * mib if "memory" in inputs else None,
+            memswap_limit=inputs["memorySwap"] * mib if "memorySwap" in inputs else None,
+            network_mode=(networks[0]["name"] if networks and inputs.get("networkMode", "bridge") == "bridge"
+                          else inputs.get("networkMode")),
+            port_bindings=ports or None, binds=binds or None,
+            restart_policy={"Name": inputs.get("restart", "no")})
+
+    def create(self, name, inputs):
+        api = self.client.api
+        healthcheck = None
+        if "healthcheck" in inputs:
+            check = inputs["healthcheck"]
+            healthcheck = {"test": check.get("tests"), "retries": check.get("retries", 0)}
+            for key, docker_key in (("interval", "interval"), ("timeout", "timeout"), ("startPeriod", "start_period")):
+                if key in check:
+                    healthcheck[docker_key] = parse_duration(check[key])
+        networks = inputs.get("networksAdvanced", [])
+        networking = None
+        if networks:
+            if len(networks) > 1:
+                raise EngineError(f"{inputs.get('name')}: the in-process engine attaches one network per container")
+            networking = api.create_networking_config(
+                {networks[0]["name"]: api.create_endpoint_config(aliases=networks[0].get("aliases"))})
+        ports = [(p["internal"], p.get("protocol", "tcp")) for p in inputs.get("ports", [])]
+        created = api.create_container(
+            inputs["image"], command=inputs.get("command"), entrypoint=inputs.get("entrypoints"),
+            name=inputs.get("name"), environment=inputs.get("envs"), working_dir=inputs.get("workingDir"),
+            user=inputs.get("user"), labels={item["label"]: item["value"] for item in inputs.get("labels", [])},
+            healthcheck=healthcheck, ports=ports or None, host_config=self._host_config(inputs),
+            networking_config=networking, detach=True)
+        container_id = created["Id"]
+        api.start(container_id)
+        self.log(f"started container {inputs.get('name')}")
+        if inputs.get("wait"):
+            self._wait_healthy(container_id, inputs.get("name"), inputs.get("waitTimeout", 60))
+        elif inputs.get("mustRun", True):
+            self._wait_running(container_id, inputs.get("name"))
+        return container_id, {"id": container_id}
+
+    def _failure(self, container_id: str, name: str, reason: str) -> EngineError:
+        logs = self.client.api.logs(container_id, tail=30).decode(errors="replace")
+        return EngineError(f"container {name} {reason}; its last log lines:\n{logs}")
+
+    def _wait_running(self, container_id: str, name: str) -> None:
+        state = self.client.api.inspect_container(container_id)["State"]
+        if not state.get("Running"):
+            raise self._failure(container_id, name, f"is not running (exit code {state.get('ExitCode')})")
+
+    def _wait_healthy(self, container_id: str, name: str, timeout: int) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.client.api.inspect_container(container_id)["State"]
+            health = (state.get("Health") or {}).get("Status")
+            if health is None:
+                raise EngineError(f"container {name}: wait=True needs a health check, and it has none")
+            if health == "healthy":
+                return
+            if not state.get("Running"):
+                raise self._failure(container_id, name, f"exited (code {state.get('ExitCode')}) before healthy")
+            if time.monotonic() > deadline:
+                raise self._failure(container_id, name, f"not healthy after {timeout} s (health: {health})")
+            time.sleep(0.1)
+
+    def alive(self, resource_id, inputs):
+        try:
+            state = self.client.api.inspect_container(resource_id)["State"]
+        except docker.errors.NotFound:
+            return False
+        return bool(state.get("Running")) or not inputs.get("mustRun", True)
+
+    def delete(self, resource_id, inputs):
+        try:
+            if "destroyGraceSeconds" in inputs:
+                self.client.api.stop(resource_id, timeout=inputs["destroyGraceSeconds"])
+            self.client.api.remove_container(resource_id, v=inputs.get("removeVolumes", True), force=True)
+        except docker.errors.NotFound:
+            pass
+
+    def find_foreign(self, inputs):
+        if not inputs.get("name"):
+            return None
+        try:
+            return self.client.api.inspect_container(inputs["name"])["Id"]
+        except docker.errors.NotFound:
+            return None
+
+
+REALIZERS = (ImageRealizer, NetworkRealizer, VolumeRealizer, ContainerRealizer)
+# Removal order on `down` and for stale resources: what uses a network or volume goes first.
+DELETE_ORDER = {ContainerRealizer.token: 0, VolumeRealizer.token: 1, NetworkRealizer.token: 2,
+                ImageRealizer.token: 3}
+
+
+def realizers(client: docker.DockerClient, log) -> dict[str, Realizer]:
+    return {cls.token: cls(client, log) for cls in REALIZERS}
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Inputs as the provider would see them: secret markers removed (the engine needs the values)."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return unwrap_secrets(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: unwrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(item) for item in value]
+    return value

@@ -1,0 +1,53 @@
+"""A Pulumi mock monitor whose registrations are real: each custom resource goes to the Engine."""
+from __future__ import annotations
+
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from runner.engine.errors import EngineError
+
+
+class _NoCalls(mocks.Mocks):
+    def new_resource(self, args):
+        raise EngineError(f"{args.typ} {args.name}: reading existing resources (get) is not supported")
+
+    def call(self, args):
+        raise EngineError(f"{args.token}: provider functions (invokes) are not supported by the in-process engine")
+
+
+class RealizingMonitor(mocks.MockMonitor):
+    def __init__(self, engine):
+        self.engine = engine
+        self.errors: list[BaseException] = []
+        super().__init__(_NoCalls())
+
+    def _check_options(self, request) -> None:
+        from runner.engine.core import UNSUPPORTED_OPTIONS
+
+        for option in UNSUPPORTED_OPTIONS:
+            value = getattr(request, option, None)
+            if value:
+                raise EngineError(f"{request.type} {request.name}: resource option {option} is not supported by "
+                                  f"the in-process engine; install the Pulumi CLI to use it")
+        if request.HasField("customTimeouts") and any(
+                (request.customTimeouts.create, request.customTimeouts.update, request.customTimeouts.delete)):
+            raise EngineError(f"{request.type} {request.name}: custom timeouts are not supported by the "
+                              f"in-process engine")
+
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        try:
+            self._check_options(request)
+            inputs = rpc.deserialize_properties(request.object)
+            resource_id, state = self.engine.register(urn, request.type, request.name, inputs,
+                                                      bool(request.custom))
+        except BaseException as error:
+            self.errors.append(error)
+            raise
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)

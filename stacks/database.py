@@ -1,0 +1,46 @@
+"""A PostgreSQL of the lab (db/postgres image): the system under test with the schema and
+pg_stat_statements (the image always preloads it), or the small metrics database without a schema."""
+from __future__ import annotations
+
+import pulumi
+
+from runner import config as stack_config
+from runner.catalogue import Service
+from runner.containers import Database, container_name
+from stacks.service import LOOPBACK, ContainerService, health_test
+
+USER = "bench"
+NAME = "events"
+
+
+class PostgresDatabase(pulumi.ComponentResource):
+    def __init__(self, name: str, service: Service, image_name: pulumi.Input[str], *,
+                 settings, password: pulumi.Output, with_schema: bool, postgres_args: list[str],
+                 network: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("perflab:local:PostgresDatabase", name, None, opts)
+        mode = settings.network_mode
+        environment = password.apply(lambda secret: {
+            "POSTGRES_PASSWORD": secret, "POSTGRES_USER": USER, "POSTGRES_DB": NAME, "PGPORT": str(service.port),
+            # host networking: bound to the loopback address; bridge: every interface of the container's
+            # own namespace, published on 127.0.0.1 only.
+            "LISTEN_ADDRESSES": LOOPBACK if mode == "host" else "*",
+            "INIT_SQL": "/perflab/schema.sql" if with_schema else ""})
+        self.service = ContainerService(
+            name, service, image_name, limits=settings.config.limits(service.resource_class),
+            environment=environment, stack=settings.stack, network_mode=mode, network=network,
+            command=postgres_args, health_check=health_test(service, NAME, USER),
+            healthcheck_interval=settings.healthcheck_interval, opts=pulumi.ResourceOptions(parent=self))
+        self.container = self.service.container
+        self.container_name = container_name(service)
+        self.port = service.port
+        # What the host (runner, load generator) connects to, and what the APIs use as DATABASE_URL.
+        host_side = password.apply(lambda secret: Database(self.container_name, LOOPBACK, service.port, USER,
+                                                           secret, NAME))
+        api_host = LOOPBACK if mode == "host" else self.container_name
+        api_side = password.apply(lambda secret: Database(self.container_name, api_host, service.port, USER,
+                                                          secret, NAME))
+        self.dsn = pulumi.Output.secret(host_side.apply(lambda db: db.dsn))
+        self.url_for_apis = pulumi.Output.secret(api_side.apply(lambda db: db.url))
+        self.connection = {"container": self.container_name, "host": LOOPBACK, "port": service.port,
+                           "user": USER, "name": NAME, "dsn": self.dsn}
+        self.register_outputs({"dsn": self.dsn})

@@ -1,0 +1,71 @@
+"""The local stack: network (bridge mode only), the two databases, one container per API of the catalogue.
+
+Every API of a resource class gets exactly that class's limits; everything is reachable from this
+machine only (127.0.0.1). The outputs are what the runner needs, so nothing else hard-codes endpoints.
+"""
+from __future__ import annotations
+
+import pulumi
+
+from runner.catalogue import METRICS_DATABASE, SUT_DATABASE, Service
+from runner.containers import container_name
+from stacks.database import PostgresDatabase
+from stacks.images import ServiceImage
+from stacks.network import LabNetwork
+from stacks.service import LOOPBACK, ContainerService, health_test
+from stacks.settings import Settings
+
+
+def endpoint(service: Service) -> str:
+    address = f"{LOOPBACK}:{service.port}"
+    return address if service.protocol == "grpc" else f"http://{address}"
+
+
+class LocalStack(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("perflab:local:Stack", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cfg = settings.config
+        apis = settings.apis()  # validates perflab:apis before anything is built
+        network = LabNetwork("network", settings.stack, opts=child).name if settings.network_mode == "bridge" else None
+
+        self.database = PostgresDatabase(
+            SUT_DATABASE.name, SUT_DATABASE, ServiceImage(SUT_DATABASE.name, SUT_DATABASE, opts=child).image_name,
+            settings=settings, password=settings.db_password, with_schema=True,
+            postgres_args=cfg.postgres_args(), network=network, opts=child)
+        # The metrics database is small: the system-under-test settings (shared_buffers...) do not fit it.
+        self.metrics_database = PostgresDatabase(
+            METRICS_DATABASE.name, METRICS_DATABASE,
+            ServiceImage(METRICS_DATABASE.name, METRICS_DATABASE, opts=child).image_name,
+            settings=settings, password=settings.db_password, with_schema=False, postgres_args=[],
+            network=network, opts=child)
+
+        shared = cfg.api_environment()
+        self.apis: dict[str, dict] = {}
+        for service in apis:
+            image = ServiceImage(service.name, service, opts=child)
+            environment = self.database.url_for_apis.apply(lambda url, service=service: {
+                **shared, "DATABASE_URL": url, "PORT": str(service.port),
+                "BIND_ADDRESS": LOOPBACK if settings.network_mode == "host" else "0.0.0.0"})
+            limits = cfg.limits(service.resource_class)
+            ContainerService(
+                service.name, service, image.image_name, limits=limits, environment=environment,
+                stack=settings.stack, network_mode=settings.network_mode, network=network,
+                health_check=health_test(service), healthcheck_interval=settings.healthcheck_interval,
+                depends_on=[self.database.container], opts=child)
+            self.apis[service.name] = {
+                "container": container_name(service), "endpoint": endpoint(service), "protocol": service.protocol,
+                "port": service.port, "image": image.image_name, "resourceClass": service.resource_class,
+                "limits": {"cpus": limits.cpus, "memory": limits.memory, "nanoCpus": limits.nano_cpus,
+                           "memoryBytes": limits.memory_bytes}}
+
+        self.outputs = {
+            "stack": settings.stack,
+            "networkMode": settings.network_mode,
+            "network": network,
+            "database": self.database.connection,
+            "metricsDatabase": self.metrics_database.connection,
+            "apis": self.apis,
+            "containers": [container_name(s) for s in (SUT_DATABASE, METRICS_DATABASE, *apis)],
+        }
+        self.register_outputs({})

@@ -1,0 +1,56 @@
+"""Resource figures are windowed by absolute time and integrate the cumulative CPU counter."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from runner import sampler
+
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def at(seconds: float) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+def samples(role="api", cpu_per_second=0.5, memory=100):
+    # One sample a second for 10 s; the container uses `cpu_per_second` cores throughout.
+    return [sampler.Sample(role, at(i), int(i * cpu_per_second * 1e9), cpu_per_second * 100, memory + i)
+            for i in range(11)]
+
+
+def test_window_integrates_cpu_between_samples():
+    figures = sampler.window(samples(), "api", at(2), at(6))
+    assert figures.cpu_seconds == pytest.approx(2.0)
+    assert figures.samples == 5
+    assert figures.cpu_percent_avg == pytest.approx(50.0)
+    assert figures.memory_peak_bytes == 106
+
+
+def test_window_between_two_samples_is_pro_rated():
+    figures = sampler.window(samples(cpu_per_second=1.0), "api", at(3.25), at(3.75))
+    assert figures.samples == 0
+    assert figures.cpu_seconds == pytest.approx(0.5)
+    assert figures.cpu_percent_avg is None  # no sample inside: averages are absent, not invented
+
+
+def test_window_ignores_other_roles():
+    mixed = samples("api", 0.5) + samples("database", 1.0)
+    assert sampler.window(mixed, "database", at(0), at(10)).cpu_seconds == pytest.approx(10.0)
+
+
+def test_parse_docker_stats_sample():
+    stats = {"read": "2026-11-28T04:15:10.123456789Z",
+             "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 20_000_000_000,
+                           "online_cpus": 2},
+             "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 18_000_000_000},
+             "memory_stats": {"usage": 50_000_000, "stats": {"total_inactive_file": 10_000_000}}}
+    sample = sampler.parse("api", stats)
+    assert sample.time == datetime.datetime(2026, 11, 28, 4, 15, 10, 123456, tzinfo=datetime.timezone.utc)
+    assert sample.cpu_percent == pytest.approx(100.0)  # 1 s of CPU over 2 s of two cores' time = 1 core
+    assert sample.memory_bytes == 40_000_000
+
+
+def test_parse_skips_the_empty_sample_of_a_stopped_container():
+    assert sampler.parse("api", {"read": "0001-01-01T00:00:00Z", "cpu_stats": {"cpu_usage": {"total_usage": 0}}}) is None

@@ -1,0 +1,216 @@
+// Package client sends one event per call over REST, gRPC or gRPC-Web and classifies the answer.
+//
+// Each virtual user owns one Client: REST and gRPC-Web keep one keep-alive connection per VU; gRPC
+// uses one ClientConn per VU, shared round-robin once the --connections cap is reached.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/perflab/apilab/internal/pb"
+	"github.com/perflab/apilab/tools/loadgen/internal/payload"
+	"github.com/perflab/apilab/tools/loadgen/internal/stats"
+	"github.com/perflab/apilab/tools/loadgen/internal/target"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// Protocols accepted by --protocol.
+var Protocols = []string{"rest", "grpc", "grpcweb"}
+
+// Request is an event encoded for one protocol, built before the clock starts.
+type Request struct {
+	Body  []byte           // REST JSON or gRPC-Web frame
+	Msg   *pb.EventRequest // gRPC
+	Bytes int              // what goes on the wire as the request body
+}
+
+// Outcome is a checked answer.
+type Outcome struct {
+	Code  string // HTTP status ("200", "503"), gRPC code name ("OK", "INVALID_ARGUMENT"), "transport", "timeout", "canceled", "bad_response"
+	OK    bool
+	Class stats.Class
+}
+
+// Client sends events. Not safe for concurrent use: one per VU.
+type Client interface {
+	Prepare(ev *payload.Event) Request
+	Send(ctx context.Context, req Request) Outcome
+}
+
+// Options configure a Factory.
+type Options struct {
+	Protocol    string
+	Target      target.Target
+	Timeout     time.Duration
+	Connections int // gRPC: at most this many ClientConns, shared round-robin; 0 = one per VU
+}
+
+// Factory makes the per-VU clients and owns the connections.
+type Factory struct {
+	opts  Options
+	mu    sync.Mutex
+	conns []*grpc.ClientConn
+	hts   []*http.Transport
+}
+
+// NewFactory checks the options.
+func NewFactory(o Options) (*Factory, error) {
+	switch o.Protocol {
+	case "rest", "grpc", "grpcweb":
+	default:
+		return nil, fmt.Errorf("unknown protocol %q (use rest, grpc or grpcweb)", o.Protocol)
+	}
+	if o.Timeout <= 0 {
+		return nil, fmt.Errorf("--timeout must be > 0")
+	}
+	if o.Connections < 0 {
+		return nil, fmt.Errorf("--connections must not be negative")
+	}
+	return &Factory{opts: o}, nil
+}
+
+// New returns the client of VU number vu (0-based).
+func (f *Factory) New(vu int) (Client, error) {
+	switch f.opts.Protocol {
+	case "rest":
+		return &restClient{http: f.httpClient(), url: f.opts.Target.BaseURL + "/api/v1/events", timeout: f.opts.Timeout}, nil
+	case "grpcweb":
+		return &grpcWebClient{http: f.httpClient(), url: f.opts.Target.BaseURL + grpcWebPath, timeout: f.opts.Timeout}, nil
+	default:
+		conn, err := f.grpcConn(vu)
+		if err != nil {
+			return nil, err
+		}
+		return &grpcClient{stub: pb.NewEventServiceClient(conn), timeout: f.opts.Timeout}, nil
+	}
+}
+
+// httpClient has its own transport holding at most one connection: one keep-alive connection per VU.
+func (f *Factory) httpClient() *http.Client {
+	dialer := &net.Dialer{Timeout: f.opts.Timeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:               nil, // never through an environment proxy: the target is what was checked
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        1,
+		MaxIdleConnsPerHost: 1,
+		MaxConnsPerHost:     1,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	f.mu.Lock()
+	f.hts = append(f.hts, tr)
+	f.mu.Unlock()
+	return &http.Client{Transport: tr}
+}
+
+func (f *Factory) grpcConn(vu int) (*grpc.ClientConn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.opts.Connections > 0 && len(f.conns) >= f.opts.Connections {
+		return f.conns[vu%len(f.conns)], nil
+	}
+	creds := insecure.NewCredentials()
+	if f.opts.Target.TLS {
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	conn, err := grpc.NewClient(f.opts.Target.Address, grpc.WithTransportCredentials(creds),
+		grpc.WithNoProxy(), grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(4<<20)))
+	if err != nil {
+		return nil, fmt.Errorf("grpc client for %s: %w", f.opts.Target.Address, err)
+	}
+	f.conns = append(f.conns, conn)
+	return conn, nil
+}
+
+// Close closes every connection the factory opened.
+func (f *Factory) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		_ = c.Close()
+	}
+	for _, t := range f.hts {
+		t.CloseIdleConnections()
+	}
+}
+
+// transportOutcome classifies a failure that produced no answer. parent is the caller's context:
+// when it was cancelled (Ctrl-C) the request was cut short by us, not by the target.
+func transportOutcome(parent context.Context, err error) Outcome {
+	if parent.Err() != nil {
+		return Outcome{Code: "canceled", Class: stats.Ambiguous}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return Outcome{Code: "timeout", Class: stats.Ambiguous}
+	}
+	return Outcome{Code: "transport", Class: stats.Ambiguous}
+}
+
+// httpStatusOutcome classifies a non-200 HTTP answer. The lab's APIs write nothing on an error, so a
+// status from them is definitive; 502 and 504 come from a gateway in front of the API (API Gateway,
+// Lambda) and say nothing about whether the API stored the event.
+func httpStatusOutcome(code int) Outcome {
+	o := Outcome{Code: fmt.Sprint(code), Class: stats.Rejected}
+	if code == http.StatusBadGateway || code == http.StatusGatewayTimeout {
+		o.Class = stats.Ambiguous
+	}
+	return o
+}
+
+// grpcOutcome classifies a gRPC status (from grpc-go or a gRPC-Web trailer) and, for OK, the response.
+func grpcOutcome(parent context.Context, st *status.Status, resp *pb.EventResponse) Outcome {
+	switch st.Code() {
+	case codes.OK:
+		if resp == nil || !resp.GetSuccess() {
+			// The contract forbids OK with success=false (the original Java gRPC API did it on errors).
+			return Outcome{Code: "OK_SUCCESS_FALSE", Class: stats.Rejected}
+		}
+		return Outcome{Code: "OK", OK: true, Class: stats.Acknowledged}
+	case codes.DeadlineExceeded:
+		if parent.Err() != nil {
+			return Outcome{Code: "canceled", Class: stats.Ambiguous}
+		}
+		return Outcome{Code: "timeout", Class: stats.Ambiguous}
+	case codes.Canceled:
+		return Outcome{Code: "canceled", Class: stats.Ambiguous}
+	case codes.Unavailable:
+		// The API's own UNAVAILABLE carries this exact message and wrote nothing; any other
+		// UNAVAILABLE is grpc-go reporting a broken or refused connection.
+		if st.Message() == "database unavailable" {
+			return Outcome{Code: CodeName(codes.Unavailable), Class: stats.Rejected}
+		}
+		return Outcome{Code: "transport", Class: stats.Ambiguous}
+	default:
+		return Outcome{Code: CodeName(st.Code()), Class: stats.Rejected}
+	}
+}
+
+var codeNames = map[codes.Code]string{
+	codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN", codes.InvalidArgument: "INVALID_ARGUMENT",
+	codes.DeadlineExceeded: "DEADLINE_EXCEEDED", codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
+	codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
+	codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED", codes.OutOfRange: "OUT_OF_RANGE",
+	codes.Unimplemented: "UNIMPLEMENTED", codes.Internal: "INTERNAL", codes.Unavailable: "UNAVAILABLE",
+	codes.DataLoss: "DATA_LOSS", codes.Unauthenticated: "UNAUTHENTICATED",
+}
+
+// CodeName is the canonical gRPC code name, as the contract spells it (INVALID_ARGUMENT).
+func CodeName(c codes.Code) string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("CODE_%d", uint32(c))
+}
