@@ -100,8 +100,11 @@ def _devtools_port(profile: pathlib.Path, process: subprocess.Popen, timeout: fl
 
 
 def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, *, width: int = 1280,
+               max_height: int | None = None,
                timeout: float = 30.0) -> PageCheck:
-    """Open `html_path` in headless Chromium; report console errors, failed requests and drawn charts."""
+    """Open `html_path` in headless Chromium; report console errors, failed requests and drawn charts.
+
+    The screenshot shows the whole page, or its top `max_height` pixels."""
     binary = find_chromium()
     url = pathlib.Path(html_path).resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="perflab-chromium-") as profile_dir:
@@ -131,7 +134,7 @@ def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, 
                 if screenshot is not None:
                     size = session.call("Page.getLayoutMetrics")["cssContentSize"]
                     shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                        clip={"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1})
+                                        clip={"x": 0, "y": 0, "width": width, "height": min(size["height"], max_height or size["height"]), "scale": 1})
                     screenshot.write_bytes(base64.b64decode(shot["data"]))
                 events = session.events
             finally:

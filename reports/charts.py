@@ -45,17 +45,23 @@ def _n(value: float) -> str:
 class _Frame:
     def __init__(self, title: str, y_label: str, width: int, height: int, y_max: float, legend: list[tuple[str, str]]):
         self.width, self.height = width, height
-        self.left, self.right, self.top, self.bottom = 56, 14, 46 if legend else 30, 36
+        self.left, self.right, self.bottom = 56, 14, 36
+        placed, x, y = [], self.left, 25
+        for label, color in legend:  # wrap the legend rather than clip it
+            item = 22 + 6.5 * len(label)
+            if x + item > width - self.right and x > self.left:
+                x, y = self.left, y + 15
+            placed.append((label, color, x, y))
+            x += item
+        self.top = y + 21 if legend else 30
         self.ticks = nice_ticks(y_max)
         self.parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
                       f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" {FONT} '
                       f'font-size="11">',
                       f'<text x="{self.left}" y="16" font-size="13" font-weight="600" fill="#222">{escape(title)}</text>']
-        x = self.left
-        for label, color in legend:
-            self.parts.append(f'<rect x="{x}" y="25" width="10" height="10" rx="2" fill="{color}"/>'
-                              f'<text x="{x + 14}" y="34" fill="#333">{escape(label)}</text>')
-            x += 22 + 6.5 * len(label)
+        for label, color, x, y in placed:
+            self.parts.append(f'<rect x="{_n(x)}" y="{y}" width="10" height="10" rx="2" fill="{color}"/>'
+                              f'<text x="{_n(x + 14)}" y="{y + 9}" fill="#333">{escape(label)}</text>')
         for tick in self.ticks:
             y = self.y(tick)
             self.parts.append(f'<line x1="{self.left}" x2="{width - self.right}" y1="{_n(y)}" y2="{_n(y)}" '
@@ -79,21 +85,22 @@ class _Frame:
         return "".join(self.parts) + "</svg>"
 
 
-def line_chart(title: str, categories: list[str], series: list[tuple[str, str, list[float | None]]], *,
+def line_chart(title: str, categories: list[str], series: list[tuple[str, str, list[float | None], bool]], *,
                y_label: str, width: int = 460, height: int = 260) -> str:
-    """Lines over ordered categories (phases, payload sizes); None leaves a gap."""
-    values = [v for _, _, ys in series for v in ys if v is not None]
+    """Lines over ordered categories (phases, payload sizes); None leaves a gap; dashed marks unverified."""
+    values = [v for _, _, ys, _ in series for v in ys if v is not None]
     frame = _Frame(title, y_label, width, height, max(values, default=1) * 1.05, [(s[0], s[1]) for s in series])
     step = frame.plot_w / max(1, len(categories))
     x_of = lambda i: frame.left + step * (i + 0.5)  # noqa: E731
     for i, category in enumerate(categories):
         frame.parts.append(f'<text x="{_n(x_of(i))}" y="{height - 14}" text-anchor="middle" fill="#333">'
                            f'{escape(category)}</text>')
-    for label, color, ys in series:
+    for label, color, ys, dashed in series:
         points = [(x_of(i), frame.y(v)) for i, v in enumerate(ys) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
-            frame.parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+            dash = ' stroke-dasharray="5 4" opacity="0.6"' if dashed else ""
+            frame.parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         for (x, y), v in zip(points, [v for v in ys if v is not None]):
             frame.parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3.5" fill="{color}">'
                                f'<title>{escape(label)}: {v:g}</title></circle>')

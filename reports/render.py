@@ -73,7 +73,7 @@ def build(runs: list[Run]) -> dict[str, Any]:
         verified = {api: all(is_verified(r) for r in by_api[api]) for api in apis}
 
         def series(pick):
-            return [{"api": api, "label": _label(api, verified[api]), "color": colors[api],
+            return [{"api": api, "label": _label(api, verified[api]), "color": colors[api], "verified": verified[api],
                      "values": [_median_phase_value(by_api[api], phase, pick) for phase in phases]} for api in apis]
 
         ranked = [row for row in tables[size] if row["throughput"] is not None]
@@ -88,8 +88,10 @@ def build(runs: list[Run]) -> dict[str, Any]:
                                         "value": r["memoryMBPerRequest"], "phase": r["phase"]} for r in ranked],
             },
         }
-    scaling_apis = sorted({row["api"] for rows in tables.values() for row in rows if row["throughput"] is not None})
-    scaling = {metric: [{"api": api, "label": api, "color": colors[api],
+    # Scaling compares an API with itself across sizes, so only APIs verified at every size are drawn.
+    scaling_apis = sorted({row["api"] for rows in tables.values() for row in rows if row["rank"]} - {
+        row["api"] for rows in tables.values() for row in rows if row["throughput"] is not None and not row["rank"]})
+    scaling = {metric: [{"api": api, "label": api, "color": colors[api], "verified": True,
                          "values": [next((row[metric] for row in tables[size] if row["api"] == api), None)
                                     for size in sizes]} for api in scaling_apis]
                for metric in ("throughput", "p99Ms")}
@@ -146,7 +148,7 @@ def _result_detail(run: Run, result: dict[str, Any]) -> dict[str, Any]:
 def _svgs(data: dict[str, Any]) -> dict[str, Any]:
     """The SVG charts of the HTML report, drawn from the report data."""
     def lines(title, categories, series, unit):
-        return charts.line_chart(title, categories, [(s["label"], s["color"], s["values"]) for s in series],
+        return charts.line_chart(title, categories, [(s["label"], s["color"], s["values"], not s["verified"]) for s in series],
                                  y_label=unit)
 
     out: dict[str, Any] = {"sizes": {}, "results": []}

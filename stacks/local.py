@@ -40,6 +40,8 @@ class LocalStack(pulumi.ComponentResource):
             settings=settings, password=settings.db_password, with_schema=False, postgres_args=[],
             network=network, opts=child)
 
+        self.containers = {SUT_DATABASE.name: self.database.container,
+                           METRICS_DATABASE.name: self.metrics_database.container}
         shared = cfg.api_environment()
         self.apis: dict[str, dict] = {}
         for service in apis:
@@ -48,11 +50,11 @@ class LocalStack(pulumi.ComponentResource):
                 **shared, "DATABASE_URL": url, "PORT": str(service.port),
                 "BIND_ADDRESS": LOOPBACK if settings.network_mode == "host" else "0.0.0.0"})
             limits = cfg.limits(service.resource_class)
-            ContainerService(
+            self.containers[service.name] = ContainerService(
                 service.name, service, image.image_name, limits=limits, environment=environment,
                 stack=settings.stack, network_mode=settings.network_mode, network=network,
                 health_check=health_test(service), healthcheck_interval=settings.healthcheck_interval,
-                depends_on=[self.database.container], opts=child)
+                depends_on=[self.database.container], opts=child).container
             self.apis[service.name] = {
                 "container": container_name(service), "endpoint": endpoint(service), "protocol": service.protocol,
                 "port": service.port, "image": image.image_name, "resourceClass": service.resource_class,

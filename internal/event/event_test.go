@@ -167,7 +167,7 @@ func TestLoneSurrogateEscapesBecomeStorableText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(ev.Entities[1].Attributes); got != `{"s":"\ufffd"}` && got != "{\"s\":\"\uFFFD\"}" {
+	if got := string(ev.Entities[1].Attributes); got != "{\"s\":\"\uFFFD\"}" {
 		t.Fatalf("attributes %s", got)
 	}
 }

@@ -85,12 +85,15 @@ class Engine:
         realizer.validate(plain)
         digest = _digest(plain)
         recorded = self.state.resources.get(urn)
-        if recorded and recorded["inputsHash"] == digest and realizer.alive(recorded["id"], plain):
+        if (recorded and recorded["inputsHash"] == digest and not recorded.get("tainted")
+                and realizer.alive(recorded["id"], plain)):
             with self.lock:
                 self.unchanged.append(urn)
             return recorded["id"], {**inputs, **recorded.get("computed", {})}
         if recorded:
-            self.log(f"replacing {name} ({'inputs changed' if recorded['inputsHash'] != digest else 'gone'})")
+            why = ("inputs changed" if recorded["inputsHash"] != digest
+                   else "its creation failed" if recorded.get("tainted") else "it is gone or stopped")
+            self.log(f"replacing {name} ({why})")
             realizer.delete(recorded["id"], recorded.get("deleteInputs", {}))
             self.state.forget(urn)
         foreign = realizer.find_foreign(plain)
@@ -99,11 +102,13 @@ class Engine:
                 f"{type_.split(':')[-1]} {plain.get('name')!r} already exists ({foreign[:12]}) and was not created "
                 f"by stack {self.stack!r}; another job owns it. Remove it (docker rm -f / docker network rm) "
                 f"once that job is done, then run `bench up {self.stack}` again")
-        resource_id, computed = realizer.create(name, plain)
         delete_inputs = {k: plain[k] for k in ("imageName", "name", "mustRun", "removeVolumes",
                                                "destroyGraceSeconds") if k in plain}
-        self.state.record(urn, {"type": type_, "name": name, "id": resource_id, "inputsHash": digest,
-                                "computed": computed, "deleteInputs": delete_inputs})
+        entry = {"type": type_, "name": name, "inputsHash": digest, "deleteInputs": delete_inputs}
+        resource_id, computed = docker_resources.docker_call(
+            f"creating {type_.split(':')[-1]} {name}", realizer.create, name, plain,
+            lambda new_id: self.state.record(urn, {**entry, "id": new_id, "tainted": True}))
+        self.state.record(urn, {**entry, "id": resource_id, "computed": computed})
         with self.lock:
             self.created.append(urn)
         return resource_id, {**inputs, **computed}
@@ -117,7 +122,8 @@ class Engine:
             realizer = self.realizers.get(entry["type"])
             if realizer is None:
                 raise EngineError(f"state has {entry['type']} {entry['name']}, which this engine cannot remove")
-            realizer.delete(entry["id"], entry.get("deleteInputs", {}))
+            docker_resources.docker_call(f"removing {entry['name']}", realizer.delete, entry["id"],
+                                         entry.get("deleteInputs", {}))
             if entry["type"] != docker_resources.ImageRealizer.token:
                 self.log(f"removed {entry['name']} ({entry['type'].split(':')[-1]})")
             removed.append(entry["name"])

@@ -25,6 +25,14 @@ def parse_duration(text: str) -> int:
     return int(sum(float(number) * units[unit] for number, unit in parts))
 
 
+def docker_call(what: str, function, *args, **kwargs):
+    """Run a Docker SDK call; its API errors become EngineErrors saying what was being done."""
+    try:
+        return function(*args, **kwargs)
+    except docker.errors.APIError as error:
+        raise EngineError(f"{what}: Docker said: {error.explanation or error}") from error
+
+
 def _check_inputs(kind: str, inputs: dict, supported: set[str]) -> None:
     unknown = sorted(set(inputs) - supported)
     if unknown:
@@ -43,7 +51,9 @@ class Realizer:
     def validate(self, inputs: dict) -> None:
         _check_inputs(self.token, inputs, self.SUPPORTED)
 
-    def create(self, name: str, inputs: dict) -> tuple[str, dict]:
+    def create(self, name: str, inputs: dict, created: Callable[[str], None]) -> tuple[str, dict]:
+        """Make the object; call `created(id)` as soon as it exists (before waiting on it), so a failure
+        later still leaves it in the state for `down`."""
         raise NotImplementedError
 
     def alive(self, resource_id: str, inputs: dict) -> bool:
@@ -73,7 +83,7 @@ class ImageRealizer(Realizer):
             raise EngineError(f"{self.token}: the Docker SDK builds with the classic builder only "
                               "(builder_version=BuilderV1)")
 
-    def create(self, name, inputs):
+    def create(self, name, inputs, created):
         reference = inputs["imageName"]
         build = inputs.get("build") or {}
         context = pathlib.Path(build.get("context", "."))
@@ -110,11 +120,12 @@ class NetworkRealizer(Realizer):
     token = "docker:index/network:Network"
     SUPPORTED = {"name", "driver", "labels", "internal", "attachable"}
 
-    def create(self, name, inputs):
+    def create(self, name, inputs, created):
         network = self.client.networks.create(
             inputs["name"], driver=inputs.get("driver", "bridge"), internal=bool(inputs.get("internal")),
             attachable=bool(inputs.get("attachable")), check_duplicate=True,
             labels={item["label"]: item["value"] for item in inputs.get("labels", [])})
+        created(network.id)
         self.log(f"created network {inputs['name']}")
         return network.id, {}
 
@@ -140,10 +151,11 @@ class VolumeRealizer(Realizer):
     token = "docker:index/volume:Volume"
     SUPPORTED = {"name", "driver", "driverOpts", "labels"}
 
-    def create(self, name, inputs):
+    def create(self, name, inputs, created):
         volume = self.client.volumes.create(
             name=inputs.get("name"), driver=inputs.get("driver", "local"), driver_opts=inputs.get("driverOpts"),
             labels={item["label"]: item["value"] for item in inputs.get("labels", [])})
+        created(volume.id)
         return volume.id, {"name": volume.name, "mountpoint": volume.attrs.get("Mountpoint")}
 
     def alive(self, resource_id, inputs):
@@ -194,8 +206,9 @@ class ContainerRealizer(Realizer):
         mib = 1024 ** 2
         ports = {}
         for port in inputs.get("ports", []):
-            key = f"{port['internal']}/{port.get('protocol', 'tcp')}"
-            ports[key] = (port.get("ip", "0.0.0.0"), port.get("external"))
+            key = f"{int(port['internal'])}/{port.get('protocol', 'tcp')}"
+            external = port.get("external")
+            ports[key] = (port.get("ip", "0.0.0.0"), int(external) if external is not None else None)
         binds = []
         for volume in inputs.get("volumes", []):
             source = volume.get("hostPath") or volume.get("volumeName")
@@ -203,19 +216,19 @@ class ContainerRealizer(Realizer):
         networks = inputs.get("networksAdvanced", [])
         return api.create_host_config(
             nano_cpus=int(round(float(inputs["cpus"]) * 1e9)) if "cpus" in inputs else None,
-            mem_limit=inputs["memory"] * mib if "memory" in inputs else None,
-            memswap_limit=inputs["memorySwap"] * mib if "memorySwap" in inputs else None,
+            mem_limit=int(inputs["memory"]) * mib if "memory" in inputs else None,
+            memswap_limit=int(inputs["memorySwap"]) * mib if "memorySwap" in inputs else None,
             network_mode=(networks[0]["name"] if networks and inputs.get("networkMode", "bridge") == "bridge"
                           else inputs.get("networkMode")),
             port_bindings=ports or None, binds=binds or None,
             restart_policy={"Name": inputs.get("restart", "no")})
 
-    def create(self, name, inputs):
+    def create(self, name, inputs, created):
         api = self.client.api
         healthcheck = None
         if "healthcheck" in inputs:
             check = inputs["healthcheck"]
-            healthcheck = {"test": check.get("tests"), "retries": check.get("retries", 0)}
+            healthcheck = {"test": check.get("tests"), "retries": int(check.get("retries", 0))}
             for key, docker_key in (("interval", "interval"), ("timeout", "timeout"), ("startPeriod", "start_period")):
                 if key in check:
                     healthcheck[docker_key] = parse_duration(check[key])
@@ -226,18 +239,19 @@ class ContainerRealizer(Realizer):
                 raise EngineError(f"{inputs.get('name')}: the in-process engine attaches one network per container")
             networking = api.create_networking_config(
                 {networks[0]["name"]: api.create_endpoint_config(aliases=networks[0].get("aliases"))})
-        ports = [(p["internal"], p.get("protocol", "tcp")) for p in inputs.get("ports", [])]
-        created = api.create_container(
+        ports = [(int(p["internal"]), p.get("protocol", "tcp")) for p in inputs.get("ports", [])]
+        response = api.create_container(
             inputs["image"], command=inputs.get("command"), entrypoint=inputs.get("entrypoints"),
             name=inputs.get("name"), environment=inputs.get("envs"), working_dir=inputs.get("workingDir"),
             user=inputs.get("user"), labels={item["label"]: item["value"] for item in inputs.get("labels", [])},
             healthcheck=healthcheck, ports=ports or None, host_config=self._host_config(inputs),
             networking_config=networking, detach=True)
-        container_id = created["Id"]
+        container_id = response["Id"]
+        created(container_id)
         api.start(container_id)
         self.log(f"started container {inputs.get('name')}")
         if inputs.get("wait"):
-            self._wait_healthy(container_id, inputs.get("name"), inputs.get("waitTimeout", 60))
+            self._wait_healthy(container_id, inputs.get("name"), int(inputs.get("waitTimeout", 60)))
         elif inputs.get("mustRun", True):
             self._wait_running(container_id, inputs.get("name"))
         return container_id, {"id": container_id}
@@ -276,7 +290,7 @@ class ContainerRealizer(Realizer):
     def delete(self, resource_id, inputs):
         try:
             if "destroyGraceSeconds" in inputs:
-                self.client.api.stop(resource_id, timeout=inputs["destroyGraceSeconds"])
+                self.client.api.stop(resource_id, timeout=int(inputs["destroyGraceSeconds"]))
             self.client.api.remove_container(resource_id, v=inputs.get("removeVolumes", True), force=True)
         except docker.errors.NotFound:
             pass

@@ -164,6 +164,13 @@ def test_absent_dates_are_null_and_offsets_are_honoured(client, db):
     assert exact(row["payload"]) == exact(canonical(doc))
 
 
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999+15:59"])
+def test_extreme_storable_dates_accepted(client, db, created):
+    doc = event(entity("Car"), createdDate=created)
+    assert_processed(client.send(doc), doc)
+    assert db.event(doc["eventHeader"]["uuid"])["created_date"] == rfc3339(created)
+
+
 @pytest.mark.parametrize("date", [None, ""])
 def test_null_or_empty_date_counts_as_absent(client, db, date):
     doc = event(entity("Car"), createdDate=date, savedDate=date)
@@ -176,7 +183,7 @@ def test_null_or_empty_date_counts_as_absent(client, db, date):
 def test_boundaries_accepted_100_entities_255_code_point_id_leap_day(client, db):
     long_id = "é" * 255  # 255 code points, 510 bytes
     entities = [entity("Car", long_id, n=0)] + [entity("Loan", n=i) for i in range(1, 100)]
-    doc = event(*entities, createdDate="2024-02-29T00:00:00Z", savedDate="2000-02-29T23:59:59.9Z")
+    doc = event(*entities, createdDate="2024-02-29T00:00:00-15:59", savedDate="2000-02-29T23:59:59.9Z")
     assert_processed(client.send(doc), doc)
     assert db.entity("Car", long_id) is not None
     assert len(db.event(doc["eventHeader"]["uuid"])["payload"]["eventBody"]["entities"]) == 100
@@ -260,6 +267,8 @@ INVALID = [
     ("saved-lower-case", [("eventHeader.savedDate", "2024-01-15t10:30:00z")], SAVED_MSG, None),
     ("saved-10-fraction-digits", [("eventHeader.savedDate", "2024-01-15T10:30:00.1234567890Z")], SAVED_MSG, None),
     ("saved-offset-hour-24", [("eventHeader.savedDate", "2024-01-15T10:30:00+24:00")], SAVED_MSG, None),
+    ("saved-offset-beyond-postgres", [("eventHeader.savedDate", "2024-01-15T10:30:00+16:00")], SAVED_MSG, None),
+    ("created-year-zero", [("eventHeader.createdDate", "0000-01-01T00:00:00Z")], CREATED_MSG, None),
     ("saved-number", [("eventHeader.savedDate", 1705314600)], SAVED_MSG, "rest"),
     ("header-missing", [("eventHeader", DELETE)], "eventHeader must be an object", None),
     ("header-string", [("eventHeader", "header")], "eventHeader must be an object", "rest"),
@@ -601,3 +610,62 @@ def test_database_outage_is_503_and_recovers(client, db, db_control):
     doc = event(entity("Car"))
     assert _wait_until(lambda: client.send(doc).status == 200, 30), "events still failing after recovery"
     assert db.event(doc["eventHeader"]["uuid"]) is not None
+
+
+# ---------------------------------------------------------------------------------------------- limits
+
+def nested(levels: int):
+    """A JSON value `levels` deep: {"a": {"a": ... {"a": 1}}}."""
+    value = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_nesting_up_to_64_levels_accepted(client, db):
+    item = entity("Car", deep=nested(59))  # the attribute objects are level 5: 5 + 59 = 64
+    doc = event(item)
+    assert_processed(client.send(doc), doc)
+    assert exact(db.entity("Car", item["entityId"])["data"]) == exact({"deep": nested(59)})
+
+
+def test_nesting_beyond_64_levels_rejected(client, db):
+    item = entity("Car", deep=nested(60))
+    doc = event(item)
+    outcome = client.send(doc)
+    assert outcome.status == 400, f"expected 400/INVALID_ARGUMENT, got {outcome.raw_code}: {outcome.message}"
+    expected = "request body nests deeper than 64 levels" if client.kind == "rest" else \
+        "event nests deeper than 64 levels"
+    assert outcome.message == expected
+    assert_nothing_written(db, doc)
+
+
+@REST_ONLY
+def test_pathologically_deep_body_is_a_clean_400(client, max_body_bytes):
+    depth = min(200_000, max_body_bytes // 2 - 10)
+    response = client.post_raw("/api/v1/events", b"[" * depth + b"]" * depth)
+    assert response.status_code == 400
+    assert response.json() == {"error": "request body nests deeper than 64 levels", "status": 400}
+    assert client.healthy()[0], "the server did not survive a deeply nested body"
+
+
+@REST_ONLY
+def test_number_beyond_postgres_numeric_is_400(client, db):
+    doc = event(entity("Loan", balance=1))
+    body = json.dumps(doc).replace('"balance": 1', '"balance": 1e131072').encode()
+    response = client.post_raw("/api/v1/events", body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "event contains a value the database cannot store", "status": 400}
+    assert_nothing_written(db, doc)
+
+
+@PROTO_ONLY
+def test_attribute_number_beyond_postgres_numeric_is_invalid_argument(client, db):
+    from tests.conformance.clients import event_to_proto
+    doc = event(entity("Loan"))
+    request = event_to_proto(doc)
+    request.event_body.entities[0].updated_attributes["balance"] = "1e131072"
+    outcome = client.send_request(request)
+    assert outcome.raw_code == "INVALID_ARGUMENT", f"{outcome.raw_code}: {outcome.message}"
+    assert outcome.message == "event contains a value the database cannot store"
+    assert_nothing_written(db, doc)

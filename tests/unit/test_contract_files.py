@@ -24,7 +24,9 @@ def test_every_message_the_suite_expects_is_written_in_the_contract():
     messages = {message for _, _, message, _ in test_contract.INVALID}
     messages |= {"malformed JSON", "request body must be a JSON object", "database unavailable",
                  "unsupported content type: use application/json", "not found", "method not allowed",
-                 "request body must be a JSON array of 1 to 1000 events", "internal error"}
+                 "request body must be a JSON array of 1 to 1000 events", "internal error",
+                 "request body nests deeper than 64 levels", "event nests deeper than 64 levels",
+                 "event contains a value the database cannot store"}
     for message in messages:
         written = re.sub(r"\[\d+\]", "[i]", message)
         assert f"`{written}`" in CONTRACT, f"message not in CONTRACT.md: {written}"

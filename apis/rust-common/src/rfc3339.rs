@@ -1,6 +1,7 @@
 //! The contract's RFC 3339 date-time, parsed by hand so every rule is explicit:
-//! `YYYY-MM-DDTHH:MM:SS(.f{1,9})?(Z|±HH:MM)`, upper-case `T` and `Z`, a real calendar date,
-//! hour 00-23, minute 00-59, second 00-59 (no leap second), offset hours 00-23, minutes 00-59.
+//! `YYYY-MM-DDTHH:MM:SS(.f{1,9})?(Z|±HH:MM)`, upper-case `T` and `Z`, a real calendar date in
+//! years 0001-9999, hour 00-23, minute 00-59, second 00-59 (no leap second), offset hours 00-15,
+//! minutes 00-59: the instants PostgreSQL's `timestamptz` accepts as text.
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -9,9 +10,8 @@ use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, Postgres};
 
 /// An instant as PostgreSQL's `timestamptz` holds it: microseconds since 2000-01-01T00:00:00Z.
 ///
-/// It is bound in binary form, so the column gets the instant that was sent, without a second
-/// parse by the server (whose text input refuses year 0000 and offsets past ±15:59, which the
-/// contract accepts), and the parameter is typed `timestamptz` as the statement's cast says.
+/// It is bound in binary form, typed `timestamptz` as the statement's cast says (the type the
+/// server would infer), so the column gets exactly the instant that was validated here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamptz {
     pub micros_since_2000: i64,
@@ -19,6 +19,8 @@ pub struct Timestamptz {
 
 const TIMESTAMPTZ_OID: Oid = Oid(1184);
 const DAYS_FROM_0000_TO_2000: i64 = 730_485;
+/// PostgreSQL refuses larger zone displacements in `timestamptz` input.
+const MAX_OFFSET_HOURS: i64 = 15;
 
 impl sqlx::Type<Postgres> for Timestamptz {
     fn type_info() -> PgTypeInfo {
@@ -79,7 +81,7 @@ pub fn parse(text: &str) -> Option<Timestamptz> {
             let hours = digits(b, pos + 1, 2)?;
             expect(b, pos + 3, b':')?;
             let minutes = digits(b, pos + 4, 2)?;
-            if hours > 23 || minutes > 59 {
+            if hours > MAX_OFFSET_HOURS || minutes > 59 {
                 return None;
             }
             pos += 6;
@@ -96,7 +98,7 @@ pub fn parse(text: &str) -> Option<Timestamptz> {
         return None;
     }
 
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
     if hour > 23 || minute > 59 || second > 59 {
@@ -171,8 +173,8 @@ mod tests {
         assert_eq!(micros("1970-01-01T00:00:00Z"), -946_684_800 * 1_000_000);
         assert_eq!(micros("2024-02-29T00:00:00Z") - micros("2024-02-28T00:00:00Z"), 86_400_000_000);
         assert_eq!(micros("2024-03-01T00:00:00Z") - micros("2024-02-29T00:00:00Z"), 86_400_000_000);
-        // 0000-01-01 is 730485 days before 2000-01-01 in the proleptic Gregorian calendar.
-        assert_eq!(micros("0000-01-01T00:00:00Z"), -730_485 * 86_400 * 1_000_000);
+        // 0001-01-01 is 730119 days before 2000-01-01 in the proleptic Gregorian calendar.
+        assert_eq!(micros("0001-01-01T00:00:00Z"), -730_119 * 86_400 * 1_000_000);
         assert_eq!(micros("9999-12-31T23:59:59Z"), (253_402_300_799 - 946_684_800) * 1_000_000);
     }
 
@@ -188,9 +190,13 @@ mod tests {
     }
 
     #[test]
-    fn offsets_up_to_23_59() {
-        assert_eq!(micros("2000-01-01T23:59:00+23:59"), 0);
+    fn offsets_up_to_15_59() {
+        assert_eq!(micros("2000-01-01T15:59:00+15:59"), 0);
+        assert_eq!(micros("1999-12-31T08:01:00-15:59"), 0);
         assert_eq!(micros("2000-01-01T00:00:00-00:00"), 0);
+        assert!(parse("2000-01-01T00:00:00+16:00").is_none());
+        assert!(parse("2000-01-01T00:00:00-16:00").is_none());
+        assert!(parse("2000-01-01T00:00:00+23:59").is_none());
         assert!(parse("2000-01-01T00:00:00+24:00").is_none());
         assert!(parse("2000-01-01T00:00:00+01:60").is_none());
         assert!(parse("2000-01-01T00:00:00+0100").is_none());
@@ -206,7 +212,9 @@ mod tests {
             "2024-02-29T23:59:59-08:00",
             "2000-02-29T00:00:00Z",
             "1600-02-29T00:00:00Z",
-            "0000-02-29T00:00:00Z",
+            "0004-02-29T00:00:00Z",
+            "0001-01-01T00:00:00+15:59",
+            "9999-12-31T23:59:59-15:59",
             "2024-12-31T00:00:00Z",
             "2024-04-30T00:00:00Z",
         ] {
@@ -259,6 +267,8 @@ mod tests {
             "2024-01-15T23:60:00Z",
             "2024-01-15T23:59:60Z",
             "2016-12-31T23:59:60Z",
+            "0000-01-01T00:00:00Z",
+            "0000-12-31T23:59:59Z",
         ] {
             assert!(parse(text).is_none(), "{text} should be refused");
         }

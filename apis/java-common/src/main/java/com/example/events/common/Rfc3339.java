@@ -20,14 +20,14 @@ public final class Rfc3339 {
         int year = Integer.parseInt(m.group(1));
         int month = Integer.parseInt(m.group(2));
         int day = Integer.parseInt(m.group(3));
-        if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+        if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
             return false;
         }
         if (Integer.parseInt(m.group(4)) > 23 || Integer.parseInt(m.group(5)) > 59
                 || Integer.parseInt(m.group(6)) > 59) {
             return false;
         }
-        if (m.group(7) != null && (Integer.parseInt(m.group(7)) > 23 || Integer.parseInt(m.group(8)) > 59)) {
+        if (m.group(7) != null && (Integer.parseInt(m.group(7)) > 15 || Integer.parseInt(m.group(8)) > 59)) {
             return false;
         }
         return true;

@@ -1,0 +1,194 @@
+"""The runner's view of a stack: bring it up, take it down, say what runs — through the Pulumi CLI when it is
+installed (Automation API), else through the in-process engine (runner/engine). One program either way.
+
+`up` returns the stack's outputs (the runner's only source of endpoints, DSNs and container names) after
+checking what Docker reports: every container healthy, its real limits equal to the configured ones, and
+every endpoint answering a real health call from this machine.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from typing import Callable
+
+import docker
+import docker.errors
+import psycopg2
+
+from runner import config as stack_config
+from runner import readiness
+from runner.catalogue import ROOT, api as catalogue_api
+from runner.containers import LABEL
+
+
+class StackError(Exception):
+    pass
+
+
+def engine_kind() -> str:
+    """`pulumi` (the CLI through the Automation API) or `in-process`; PERFLAB_ENGINE forces one."""
+    forced = os.environ.get("PERFLAB_ENGINE")
+    if forced:
+        if forced not in ("pulumi", "in-process"):
+            raise StackError(f"PERFLAB_ENGINE must be pulumi or in-process, not {forced!r}")
+        return forced
+    return "pulumi" if shutil.which("pulumi") else "in-process"
+
+
+def _automation_stack(stack: str):
+    from pulumi import automation
+
+    return automation.create_or_select_stack(stack_name=stack, work_dir=str(ROOT))
+
+
+def _overrides(apis: list[str] | None) -> dict:
+    return {} if apis is None else {"perflab:apis": list(apis)}
+
+
+def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None) -> dict:
+    """Apply the program; `apis` (names) narrows the stack's API list for this run."""
+    start = time.monotonic()
+    if engine_kind() == "pulumi":
+        import json
+
+        from pulumi import automation
+
+        handle = _automation_stack(stack)
+        for key, value in _overrides(apis).items():
+            handle.set_config(key, automation.ConfigValue(json.dumps(value)))
+        handle.up(on_output=lambda line: log(line.rstrip()))
+        result = outputs(stack)
+    else:
+        from runner import engine
+
+        try:
+            result = engine.up(stack, log, _overrides(apis))
+        except engine.EngineError as error:
+            raise StackError(str(error)) from error
+    verify(result)
+    log(f"stack {stack} up and verified in {time.monotonic() - start:.1f} s")
+    return result
+
+
+def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
+    from runner import engine
+
+    if engine.recorded_resources(stack) or engine_kind() == "in-process":
+        removed = engine.down(stack, log)
+    else:
+        _automation_stack(stack).destroy(on_output=lambda line: log(line.rstrip()))
+        removed = []
+    leftovers = docker.from_env().containers.list(all=True, filters={"label": f"{LABEL}={stack}"})
+    if leftovers:
+        raise StackError(f"containers of stack {stack} still exist: {', '.join(c.name for c in leftovers)}")
+    return removed
+
+
+def outputs(stack: str = "local") -> dict:
+    """The stack's outputs, secrets included (never print them); {} when the stack is not up."""
+    from runner import engine
+
+    recorded = engine.recorded_outputs(stack)
+    if recorded is not None:
+        return recorded
+    if engine_kind() == "pulumi":
+        return {key: item.value for key, item in _automation_stack(stack).outputs().items()}
+    return {}
+
+
+def _services(result: dict) -> list[dict]:
+    """One row per container of the outputs: name, configured limits, how to probe it from the host."""
+    cfg = stack_config.load(result.get("stack", "local"))
+    rows = []
+    for key in ("database", "metricsDatabase"):
+        database = result[key]
+        role = "database" if key == "database" else "metrics-database"
+        rows.append({"container": database["container"], "role": role, "limits": cfg.limits(role),
+                     "endpoint": f"{database['host']}:{database['port']}", "probe": ("postgres", database["dsn"])})
+    for name, entry in result.get("apis", {}).items():
+        limits = stack_config.Limits(float(entry["limits"]["cpus"]), str(entry["limits"]["memory"]))
+        rows.append({"container": entry["container"], "role": "api", "limits": limits, "endpoint": entry["endpoint"],
+                     "probe": ("api", name)})
+    return rows
+
+
+def verify(result: dict, timeout: float = 120.0) -> None:
+    """Docker's own account of every container: running, healthy, limits as configured; then a real
+    health call from this machine (the path the load generator will use)."""
+    client = docker.from_env()
+    problems = []
+    for row in _services(result):
+        try:
+            attrs = client.api.inspect_container(row["container"])
+        except docker.errors.NotFound:
+            problems.append(f"{row['container']}: no such container")
+            continue
+        host_config = attrs["HostConfig"]
+        actual = (host_config.get("NanoCpus"), host_config.get("Memory"))
+        wanted = (row["limits"].nano_cpus, row["limits"].memory_bytes)
+        if actual != wanted:
+            problems.append(f"{row['container']}: Docker reports NanoCpus/Memory {actual}, configured {wanted}")
+        health = (attrs["State"].get("Health") or {}).get("Status")
+        if health != "healthy":
+            problems.append(f"{row['container']}: health {health!r}")
+        kind, detail = row["probe"]
+        if kind == "postgres":
+            probe = _postgres_ready(detail)
+        else:
+            probe = readiness.service_probe(catalogue_api(detail))
+        try:
+            readiness.wait(probe, timeout=timeout if not problems else 0)
+        except TimeoutError:
+            problems.append(f"{row['container']}: {row['endpoint']} does not answer a health call")
+    if problems:
+        raise StackError("stack not healthy:\n  " + "\n  ".join(problems))
+
+
+def _postgres_ready(dsn: str):
+    def probe() -> bool:
+        try:
+            with psycopg2.connect(dsn, connect_timeout=2) as conn, conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return True
+        except psycopg2.Error:
+            return False
+    return probe
+
+
+def status(stack: str = "local") -> list[dict]:
+    """What runs: every container of the stack (from the outputs and Docker's labels), with its state,
+    health, and the limits Docker applies next to the configured ones."""
+    client = docker.from_env()
+    result = outputs(stack)
+    rows = []
+    known = set()
+    services = _services(result) if result else []
+    for row in services:
+        known.add(row["container"])
+        try:
+            attrs = client.api.inspect_container(row["container"])
+        except docker.errors.NotFound:
+            rows.append({"container": row["container"], "role": row["role"], "state": "missing", "health": "",
+                         "cpus": "", "memory": "", "configured": _limits_text(row["limits"]),
+                         "endpoint": row["endpoint"]})
+            continue
+        rows.append(_row(attrs, row["role"], _limits_text(row["limits"]), row["endpoint"]))
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}={stack}"}):
+        if container.name not in known:
+            rows.append(_row(container.attrs, container.labels.get("perflab.role", "?"), "", "(not in outputs)"))
+    return rows
+
+
+def _limits_text(limits: stack_config.Limits) -> str:
+    return f"{limits.cpus:g} CPU / {limits.memory}"
+
+
+def _row(attrs: dict, role: str, configured: str, endpoint: str) -> dict:
+    host_config = attrs["HostConfig"]
+    state = attrs["State"]
+    return {"container": attrs["Name"].lstrip("/"), "role": role, "state": state.get("Status", "?"),
+            "health": (state.get("Health") or {}).get("Status", "none"),
+            "cpus": f"{(host_config.get('NanoCpus') or 0) / 1e9:g}",
+            "memory": f"{(host_config.get('Memory') or 0) / 1024 ** 2:g} MiB",
+            "configured": configured, "endpoint": endpoint}
