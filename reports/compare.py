@@ -67,6 +67,9 @@ class Change:
 
 def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float, float, float]:
     """p-value and confidence interval of mean(b)/mean(a) (difference interval scaled by mean(a))."""
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no spread on either side: the t-test is undefined
+        ratio = float(b[0] / a[0])
+        return (1.0 if ratio == 1 else 0.0), ratio, ratio
     test = stats.ttest_ind(b, a, equal_var=False)
     low, high = test.confidence_interval(1 - alpha)
     mean_a = float(np.mean(a))

@@ -148,5 +148,14 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
     console.print(f"results: {results_dir / document['runId'] / 'run.json'}")
 
 
+def _register_commands() -> None:
+    from reports.cli import compare, list_runs, report
+
+    for command in (report, compare, list_runs):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -27,6 +27,8 @@ class LocalStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cfg = settings.config
         apis = settings.apis()  # validates perflab:apis before anything is built
+        for name, reason in settings.not_deployed().items():
+            pulumi.log.warn(f"{name} is not deployed: {reason}")
         network = LabNetwork("network", settings.stack, opts=child).name if settings.network_mode == "bridge" else None
 
         self.database = PostgresDatabase(
@@ -69,5 +71,6 @@ class LocalStack(pulumi.ComponentResource):
             "metricsDatabase": self.metrics_database.connection,
             "apis": self.apis,
             "containers": [container_name(s) for s in (SUT_DATABASE, METRICS_DATABASE, *apis)],
+            "notDeployed": settings.not_deployed(),
         }
         self.register_outputs({})

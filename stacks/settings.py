@@ -14,6 +14,7 @@ import pulumi
 from runner import catalogue
 from runner import config as stack_config
 
+LOCAL_DEPLOYMENTS = ("container",)
 KEYS = ("target", "limits", "networkMode", "offline", "dbPoolMax", "maxBodyBytes", "logLevel",
         "postgresSettings", "apis", "healthcheckInterval")
 
@@ -33,16 +34,27 @@ class Settings:
         return str(self.config.get("healthcheckInterval", "1s"))
 
     def apis(self) -> list[catalogue.Service]:
+        """perflab:apis, else every API of the catalogue the local stack can run (see `not_deployed`)."""
+        names = self.config.api_names
         try:
-            services = catalogue.apis(self.config.api_names)
+            services = catalogue.apis(names)
         except KeyError as error:
             raise stack_config.ConfigError(f"perflab:apis: {error.args[0]}") from error
+        if names is None:
+            return [service for service in services if service.deployment in LOCAL_DEPLOYMENTS]
         for service in services:
-            if service.deployment != "container":
+            if service.deployment not in LOCAL_DEPLOYMENTS:
                 raise stack_config.ConfigError(
-                    f"{service.name}: deployment {service.deployment!r} is not part of the local stack yet "
-                    f"(stacks/local.py); leave it out with perflab:apis")
+                    f"perflab:apis: {service.name} is a {service.deployment!r} deployment, which the local "
+                    f"stack does not run yet (stacks/local.py); lambda/local.sh runs it by hand")
         return services
+
+    def not_deployed(self) -> dict[str, str]:
+        """Catalogue APIs the local stack leaves out, with the reason (exported, so never silent)."""
+        if self.config.api_names is not None:
+            return {}
+        return {service.name: f"{service.deployment} deployment: not in the local stack yet (lambda/local.sh)"
+                for service in catalogue.APIS if service.deployment not in LOCAL_DEPLOYMENTS}
 
 
 def load() -> Settings:

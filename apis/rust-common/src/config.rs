@@ -61,8 +61,12 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
         let url = get("DATABASE_URL").ok_or_else(|| ConfigError("DATABASE_URL is required".into()))?;
+        let url = url.trim();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError("DATABASE_URL must start with postgres:// or postgresql://".into()));
+        }
         // The parser's message may quote the URL, password included: say only what is wrong.
-        let database = PgConnectOptions::from_str(url.trim()).map_err(|_| {
+        let database = PgConnectOptions::from_str(url).map_err(|_| {
             ConfigError("DATABASE_URL is not a valid postgres://user:password@host:port/db URL".into())
         })?;
 
@@ -188,8 +192,12 @@ mod tests {
 
     #[test]
     fn the_password_never_appears_in_errors_or_debug_output() {
-        let err = config(&[("DATABASE_URL", "mysql://bench:s3cret@x/y")]).unwrap_err();
-        assert!(!err.0.contains("s3cret"), "{}", err.0);
+        for url in ["mysql://bench:s3cret@x/y", "postgres://bench:s3cret@x:port/y"] {
+            let err = config(&[("DATABASE_URL", url)]).unwrap_err();
+            assert!(err.0.starts_with("DATABASE_URL"), "{}", err.0);
+            assert!(!err.0.contains("s3cret"), "{}", err.0);
+        }
+        assert!(config(&[("DATABASE_URL", "postgresql://bench:s3cret@x/y?sslmode=require")]).is_ok());
         let debug = format!("{:?}", config(&[URL]).unwrap());
         assert!(!debug.contains("s3cret"), "{debug}");
     }

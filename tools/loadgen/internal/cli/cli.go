@@ -42,23 +42,23 @@ Run "loadgen run -h" for the options.`
 
 // Options are the run's options as given (echoed into the summary).
 type Options struct {
-	Protocol     string  `json:"protocol"`
-	Target       string  `json:"target"`
-	Mode         string  `json:"mode,omitempty"`
-	Phases       string  `json:"phases,omitempty"`
-	PhaseScale   float64 `json:"phaseScale"`
-	Ramp         string  `json:"ramp"`
-	ThinkTime    string  `json:"thinkTime"`
-	Rate         float64 `json:"rate"`
-	MaxVUs       int     `json:"maxVus"`
-	Connections  int     `json:"connections"`
-	PayloadSize  string  `json:"payloadSize"`
-	EntityPool   int     `json:"entityPool"`
-	Seed         uint64  `json:"seed"`
-	Warmup       string  `json:"warmup"`
-	Timeout      string  `json:"timeout"`
-	MaxDuration  string  `json:"maxDuration"`
-	AllowRemote  bool    `json:"allowRemote"`
+	Protocol    string  `json:"protocol"`
+	Target      string  `json:"target"`
+	Mode        string  `json:"mode,omitempty"`
+	Phases      string  `json:"phases,omitempty"`
+	PhaseScale  float64 `json:"phaseScale"`
+	Ramp        string  `json:"ramp"`
+	ThinkTime   string  `json:"thinkTime"`
+	Rate        float64 `json:"rate"`
+	MaxVUs      int     `json:"maxVus"`
+	Connections int     `json:"connections"`
+	PayloadSize string  `json:"payloadSize"`
+	EntityPool  int     `json:"entityPool"`
+	Seed        uint64  `json:"seed"`
+	Warmup      string  `json:"warmup"`
+	Timeout     string  `json:"timeout"`
+	MaxDuration string  `json:"maxDuration"`
+	AllowRemote bool    `json:"allowRemote"`
 }
 
 // Main runs the command line and returns the exit code.
@@ -83,7 +83,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // VersionString is what the results document records as the load generator's version.
-func VersionString() string { return fmt.Sprintf("perflab-loadgen %s (%s)", Version, runtime.Version()) }
+func VersionString() string {
+	return fmt.Sprintf("perflab-loadgen %s (%s)", Version, runtime.Version())
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadgen run", flag.ContinueOnError)
@@ -129,7 +131,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	durations := map[string]*time.Duration{}
 	var ramp, think, warmup, timeout, maxDuration time.Duration
 	for name, spec := range map[string]struct {
 		raw string
@@ -140,7 +141,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return usageErr("--%s: bad duration %q", name, spec.raw)
 		}
 		*spec.dst = d
-		durations[name] = spec.dst
 	}
 	if timeout <= 0 {
 		return usageErr("--timeout must be > 0")

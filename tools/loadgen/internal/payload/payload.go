@@ -105,7 +105,7 @@ func (g *Generator) Target() int { return g.target }
 // Next returns a new event of a random type.
 func (g *Generator) Next() *Event {
 	k := kinds[g.rng.IntN(len(kinds))]
-	created := g.epoch.Add(time.Duration(g.rng.Int64N(int64(365 * 24 * time.Hour / time.Millisecond))) * time.Millisecond)
+	created := g.epoch.Add(time.Duration(g.rng.Int64N(int64(365*24*time.Hour/time.Millisecond))) * time.Millisecond)
 	saved := created.Add(time.Duration(50+g.rng.IntN(5000)) * time.Millisecond)
 	ev := &Event{
 		UUID:        g.uuid(),

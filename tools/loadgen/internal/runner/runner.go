@@ -81,10 +81,10 @@ type engine struct {
 	workersUp sync.Once
 	workerWG  sync.WaitGroup
 
-	bytesMu                      sync.Mutex
-	bytesN, bytesMin, bytesMax   int64
-	bytesSum                     float64
-	streams                      atomic.Uint64
+	bytesMu                    sync.Mutex
+	bytesN, bytesMin, bytesMax int64
+	bytesSum                   float64
+	streams                    atomic.Uint64
 }
 
 type token struct {
@@ -212,9 +212,9 @@ func (e *engine) execute(ctx context.Context) []*window {
 				e.enter(p.Name+"/ramp", p, false)
 				e.rampVUs(ctx, prevVUs, p.VUs, p.Ramp)
 			}
-			e.setVUs(ctx, p.VUs)
 			hold := e.enter(p.Name, p, true)
 			holds = append(holds, hold)
+			e.setVUs(ctx, p.VUs)
 			hold.done = sleepCtx(ctx, p.Hold)
 			hold.end = time.Now()
 			prevVUs, prevRate = p.VUs, 0

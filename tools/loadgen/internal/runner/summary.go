@@ -59,12 +59,12 @@ type Totals struct {
 
 // PayloadBytes are the request bodies as sent: REST JSON, gRPC protobuf, or the gRPC-Web frame.
 type PayloadBytes struct {
-	Size    string  `json:"size"`
-	Target  int     `json:"targetJsonBytes"`
-	Count   int64   `json:"count"`
-	Mean    float64 `json:"mean"`
-	Min     int64   `json:"min"`
-	Max     int64   `json:"max"`
+	Size   string  `json:"size"`
+	Target int     `json:"targetJsonBytes"`
+	Count  int64   `json:"count"`
+	Mean   float64 `json:"mean"`
+	Min    int64   `json:"min"`
+	Max    int64   `json:"max"`
 }
 
 // Timestamp is RFC 3339 UTC with milliseconds, as the results document wants.
