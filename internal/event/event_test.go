@@ -95,6 +95,13 @@ func TestEveryRuleAnswersWithItsExactMessage(t *testing.T) {
 			entity0(d)["updatedAttributes"] = map[string]any{"a": []any{map[string]any{"b": "\x00"}}}
 		}), "event must not contain the NUL character (U+0000)"},
 		{"nul in unknown field", mutate(t, func(d map[string]any) { d["other"] = "\x00" }), "event must not contain the NUL character (U+0000)"},
+		{"65 levels", []byte(strings.Repeat("[", 65) + strings.Repeat("]", 65)), MsgBodyTooDeep},
+		{"too deep before any other rule", deepAttributes(t, 60), MsgBodyTooDeep},
+		{"200,000 levels", []byte(strings.Repeat("[", 200000) + strings.Repeat("]", 200000)), MsgBodyTooDeep},
+		{"deep objects", []byte(strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)), MsgBodyTooDeep},
+		{"malformed wins over too deep", []byte(strings.Repeat("[", 65) + strings.Repeat("]", 65) + "x"), MsgMalformedJSON},
+		{"unclosed and too deep", []byte(strings.Repeat("[", 200000)), MsgMalformedJSON},
+		{"brackets in strings do not nest", []byte(`{"eventHeader": "` + strings.Repeat("[", 100) + `"}`), MsgHeaderObject},
 		{"nul loses to an earlier rule", mutate(t, func(d map[string]any) { header(d)["eventName"] = "a\x00"; entity0(d)["entityId"] = "" }), "eventBody.entities[0].entityId must be a non-empty string of at most 255 characters"},
 	}
 	for _, c := range cases {
@@ -108,6 +115,35 @@ func TestEveryRuleAnswersWithItsExactMessage(t *testing.T) {
 				t.Fatalf("message %q, want %q", invalid.Message, c.message)
 			}
 		})
+	}
+}
+
+// deepAttributes is a valid event whose first entity has {"deep": <levels nested objects>}: the attribute
+// object is level 5 of the body, so the body nests 5 + levels.
+func deepAttributes(t *testing.T, levels int) []byte {
+	t.Helper()
+	var value any = 1
+	for range levels {
+		value = map[string]any{"a": value}
+	}
+	return mutate(t, func(d map[string]any) { entity0(d)["updatedAttributes"] = map[string]any{"deep": value} })
+}
+
+func TestNestingUpTo64LevelsIsAccepted(t *testing.T) {
+	ev, err := ParseJSON(deepAttributes(t, 59))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"deep":` + strings.Repeat(`{"a":`, 59) + "1" + strings.Repeat("}", 59) + "}"
+	if got := string(ev.Entities[0].Attributes); got != want {
+		t.Fatalf("attributes %s", got)
+	}
+	// In a batch the body is one level more: the same event is too deep there.
+	if _, err := ParseBulkJSON([]byte("[" + string(deepAttributes(t, 59)) + "]")); err == nil || err.Error() != MsgBodyTooDeep {
+		t.Fatalf("bulk: %v", err)
+	}
+	if _, err := ParseBulkJSON([]byte("[" + string(deepAttributes(t, 58)) + "]")); err != nil {
+		t.Fatalf("bulk: %v", err)
 	}
 }
 
@@ -225,8 +261,10 @@ func TestTimestamps(t *testing.T) {
 		"2024-01-15T10:30:00.0000015Z":        time.Date(2024, 1, 15, 10, 30, 0, 2000, time.UTC), // half to even: 2
 		"2024-01-15T10:30:00.9999999Z":        time.Date(2024, 1, 15, 10, 30, 1, 0, time.UTC),
 		"2024-01-15T10:30:00-05:30":           time.Date(2024, 1, 15, 16, 0, 0, 0, time.UTC),
-		"2024-01-15T10:30:00+23:59":           time.Date(2024, 1, 14, 10, 31, 0, 0, time.UTC),
-		"0000-01-01T00:00:00Z":                time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2024-01-15T10:30:00+15:59":           time.Date(2024, 1, 14, 18, 31, 0, 0, time.UTC),
+		"2024-01-15T10:30:00-15:59":           time.Date(2024, 1, 16, 2, 29, 0, 0, time.UTC),
+		"0001-01-01T00:00:00Z":                time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		"9999-12-31T23:59:59.999999+15:59":    time.Date(9999, 12, 31, 8, 0, 59, 999999000, time.UTC),
 	}
 	for text, want := range valid {
 		ts, ok := ParseTimestamp(text)
@@ -238,6 +276,8 @@ func TestTimestamps(t *testing.T) {
 		"2023-02-29T10:00:00Z", "1900-02-29T10:00:00Z", "2024-04-31T10:00:00Z", "2024-13-01T00:00:00Z",
 		"2024-00-10T00:00:00Z", "2024-01-00T00:00:00Z", "2024-01-15T24:00:00Z", "2024-01-15T10:60:00Z",
 		"2024-01-15T10:30:60Z", "2024-01-15T10:30:00+24:00", "2024-01-15T10:30:00+05:60",
+		"2024-01-15T10:30:00+16:00", "2024-01-15T10:30:00-16:00", "2024-01-15T10:30:00+23:59",
+		"0000-01-01T00:00:00Z", "0000-12-31T23:59:59Z",
 		"2024-01-15t10:30:00Z", "2024-01-15T10:30:00z", "2024-01-15 10:30:00Z", "2024-01-15T10:30:00",
 		"2024-01-15T10:30:00.Z", "2024-01-15T10:30:00.1234567890Z", "2024-01-15", "24-01-15T10:30:00Z",
 		"2024-01-15T10:30:00+0500", "2024-01-15T10:30Z", "2024-01-15T10:30:00Z\n", " 2024-01-15T10:30:00Z",
@@ -289,6 +329,30 @@ func TestProtoAttributeValuesAreJSONWhenTheWholeValueIsJSON(t *testing.T) {
 	}
 }
 
+func nestedObjects(levels int) string {
+	return strings.Repeat(`{"a":`, levels) + "1" + strings.Repeat("}", levels)
+}
+
+func TestProtoAttributeNesting(t *testing.T) {
+	cases := map[string]string{
+		nestedObjects(59):                                       nestedObjects(59),                    // level 5 + 59 = 64
+		strings.Repeat("[", 100):                                `"` + strings.Repeat("[", 100) + `"`, // not JSON: a string
+		`"` + strings.Repeat("[", 100) + `"`:                    `"` + strings.Repeat("[", 100) + `"`, // a JSON string
+		strings.Repeat("[", 60) + strings.Repeat("]", 60) + "x": `"` + strings.Repeat("[", 60) + strings.Repeat("]", 60) + `x"`,
+	}
+	for text, want := range cases {
+		req := protoRequest()
+		req.EventBody.Entities[0].UpdatedAttributes = map[string]string{"v": text}
+		ev, err := FromProto(req)
+		if err != nil {
+			t.Fatalf("%.20q: %v", text, err)
+		}
+		if got := string(ev.Entities[0].Attributes); got != `{"v":`+want+`}` {
+			t.Errorf("%.20q stored as %.40s, want %.40s", text, got, want)
+		}
+	}
+}
+
 func TestProtoAndJSONGiveTheSameDocument(t *testing.T) {
 	fromProto, err := FromProto(protoRequest())
 	if err != nil {
@@ -333,6 +397,21 @@ func TestProtoValidationMessages(t *testing.T) {
 		{"nul in plain value", func(r *pb.EventRequest) { r.EventBody.Entities[0].UpdatedAttributes = map[string]string{"a": "x\x00"} }, MsgNUL},
 		{"nul escaped in JSON value", func(r *pb.EventRequest) {
 			r.EventBody.Entities[0].UpdatedAttributes = map[string]string{"a": `["\u0000"]`}
+		}, MsgNUL},
+		{"attribute 60 levels", func(r *pb.EventRequest) { r.EventBody.Entities[0].UpdatedAttributes["d"] = nestedObjects(60) }, MsgEventTooDeep},
+		{"attribute 100,000 levels", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["d"] = strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+		}, MsgEventTooDeep},
+		{"too deep loses to a later entity's rule", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["d"] = nestedObjects(60)
+			r.EventBody.Entities = append(r.EventBody.Entities, &pb.EntityUpdate{EntityType: "1", EntityId: "x"})
+		}, MsgEntityType(1)},
+		{"too deep loses to NUL", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["d"] = nestedObjects(60)
+			r.EventBody.Entities[0].EntityId = "\x00"
+		}, MsgNUL},
+		{"nul inside a too deep value", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["d"] = strings.Repeat("[", 70) + `"\u0000"` + strings.Repeat("]", 70)
 		}, MsgNUL},
 	}
 	for _, c := range cases {

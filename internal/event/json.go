@@ -31,12 +31,25 @@ func ParseBulkJSON(body []byte) ([]any, error) {
 	return items, nil
 }
 
-// decodeJSON decodes exactly one JSON value. Numbers become json.Number, so their text survives intact.
-// JSON text is UTF-8 (RFC 8259); the decoder would silently replace invalid bytes, so check first.
+// decodeJSON decodes exactly one JSON value of a request body. Numbers become json.Number, so their text
+// survives intact. JSON text is UTF-8 (RFC 8259); the decoder would silently replace invalid bytes, so
+// check first. The nesting limit comes next, before the decoder (which recurses) sees the body: malformed
+// JSON anywhere is still "malformed JSON", a well-formed body deeper than MaxNesting is too deep.
 func decodeJSON(body []byte) (any, error) {
 	if !utf8.Valid(body) {
 		return nil, invalid(MsgMalformedJSON)
 	}
+	if nestsDeeper(body, MaxNesting) {
+		if valid, _ := scanJSON(body); valid {
+			return nil, invalid(MsgBodyTooDeep)
+		}
+		return nil, invalid(MsgMalformedJSON)
+	}
+	return decodeValue(body)
+}
+
+// decodeValue decodes one JSON value whose nesting is already known to be small.
+func decodeValue(body []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var value any

@@ -40,6 +40,7 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 		return nil, invalid(MsgEntitiesArray)
 	}
 	nul := hasNUL(ev.EventName) || hasNUL(ev.EventType)
+	deep := false
 	ev.Entities = make([]Entity, len(items))
 	for i, item := range items {
 		if item == nil {
@@ -55,17 +56,24 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 		}
 		attributes := make(map[string]any, len(item.GetUpdatedAttributes()))
 		for key, text := range item.GetUpdatedAttributes() {
-			value := AttributeValue(text)
-			nul = nul || hasNUL(key) || containsNUL(value)
+			value, tooDeep, valueNUL := attributeValue(text)
+			nul = nul || hasNUL(key) || valueNUL
+			deep = deep || tooDeep
 			attributes[key] = value
 		}
-		if entity.Attributes, err = marshal(attributes); err != nil {
-			return nil, err
+		if !deep {
+			if entity.Attributes, err = marshal(attributes); err != nil {
+				return nil, err
+			}
 		}
 		nul = nul || hasNUL(entity.ID)
 	}
+	// The contract's order: the NUL rule, then the nesting of attribute values.
 	if nul {
 		return nil, invalid(MsgNUL)
+	}
+	if deep {
+		return nil, invalid(MsgEventTooDeep)
 	}
 	return ev, nil
 }
@@ -74,12 +82,28 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 // text is valid JSON (RFC 8259, surrounding whitespace allowed), otherwise the text itself as a string.
 // "12" → 12, "true" → true, "{\"a\":1}" → {"a":1}, "abc" → "abc", "1 2" → "1 2", "" → "".
 func AttributeValue(text string) any {
-	if !json.Valid([]byte(text)) {
-		return text
-	}
-	value, err := decodeJSON([]byte(text))
-	if err != nil {
-		return text
-	}
+	value, _, _ := attributeValue(text)
 	return value
+}
+
+// attributeValue is AttributeValue that also applies the contract's rules to the value: tooDeep when it is
+// JSON text nesting deeper than MaxAttributeNesting (value is then nil: the event is rejected), nul when
+// a string or key of it contains U+0000.
+func attributeValue(text string) (value any, tooDeep, nul bool) {
+	raw := []byte(text)
+	if nestsDeeper(raw, MaxAttributeNesting) {
+		// Measured without recursion; only JSON text counts, anything else is an ordinary string.
+		if valid, hasNUL := scanJSON(raw); valid {
+			return nil, true, hasNUL
+		}
+		return text, false, hasNUL(text)
+	}
+	if !json.Valid(raw) {
+		return text, false, hasNUL(text)
+	}
+	value, err := decodeValue(raw)
+	if err != nil {
+		return text, false, hasNUL(text)
+	}
+	return value, false, containsNUL(value)
 }

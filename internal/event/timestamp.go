@@ -17,8 +17,9 @@ var dateTimePattern = regexp.MustCompile(
 	`^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$`)
 
 // ParseTimestamp accepts exactly the contract's RFC 3339 form (upper-case T and Z, at most nine fraction
-// digits, a numeric offset or Z) naming a real instant: no 31 April, 29 February only in leap years, no
-// leap second. ok is false for anything else.
+// digits, a numeric offset or Z) naming a real instant PostgreSQL's timestamptz can store: year 0001 to
+// 9999, no 31 April, 29 February only in leap years, no leap second, offsets within ±15:59. ok is false
+// for anything else.
 func ParseTimestamp(text string) (ts Timestamp, ok bool) {
 	m := dateTimePattern.FindStringSubmatch(text)
 	if m == nil {
@@ -27,13 +28,13 @@ func ParseTimestamp(text string) (ts Timestamp, ok bool) {
 	num := func(s string) int { n, _ := strconv.Atoi(s); return n } // the pattern guarantees digits
 	year, month, day := num(m[1]), num(m[2]), num(m[3])
 	hour, minute, second := num(m[4]), num(m[5]), num(m[6])
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59 {
+	if year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59 {
 		return Timestamp{}, false
 	}
 	offset := 0
 	if m[8] != "" {
 		offsetHours, offsetMinutes := num(m[9]), num(m[10])
-		if offsetHours > 23 || offsetMinutes > 59 {
+		if offsetHours > 15 || offsetMinutes > 59 {
 			return Timestamp{}, false
 		}
 		offset = offsetHours*3600 + offsetMinutes*60

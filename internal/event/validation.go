@@ -10,6 +10,7 @@ import (
 // The contract's messages, exact to the character.
 const (
 	MsgMalformedJSON   = "malformed JSON"
+	MsgBodyTooDeep     = "request body nests deeper than 64 levels"
 	MsgNotObject       = "request body must be a JSON object"
 	MsgBulkNotArray    = "request body must be a JSON array of 1 to 1000 events"
 	MsgHeaderObject    = "eventHeader must be an object"
@@ -21,6 +22,8 @@ const (
 	MsgBodyObject      = "eventBody must be an object"
 	MsgEntitiesArray   = "eventBody.entities must be an array of 1 to 100 entities"
 	MsgNUL             = "event must not contain the NUL character (U+0000)"
+	MsgEventTooDeep    = "event nests deeper than 64 levels"
+	MsgUnstorable      = "event contains a value the database cannot store"
 	msgEntityObject    = "eventBody.entities[%d] must be an object"
 	msgEntityType      = "eventBody.entities[%d].entityType must be a name: a letter, then letters or digits, at most 64 characters"
 	msgEntityID        = "eventBody.entities[%d].entityId must be a non-empty string of at most 255 characters"

@@ -51,7 +51,7 @@ func NewEventService(store Store, log *slog.Logger) *EventService {
 }
 
 // ProcessEvent validates and writes one event. It never answers OK with success=false: a failure is a
-// status (INVALID_ARGUMENT, UNAVAILABLE or INTERNAL).
+// status (INVALID_ARGUMENT, UNAVAILABLE or INTERNAL); a value the database cannot store is INVALID_ARGUMENT.
 func (s *EventService) ProcessEvent(ctx context.Context, req *pb.EventRequest) (*pb.EventResponse, error) {
 	ev, err := event.FromProto(req)
 	if err != nil {
@@ -86,6 +86,9 @@ func (s *EventService) status(err error) error {
 	switch {
 	case errors.As(err, &invalid):
 		return status.Error(codes.InvalidArgument, invalid.Message)
+	case errors.Is(err, store.ErrUnstorable):
+		s.log.Debug("value rejected by the database", "error", err)
+		return status.Error(codes.InvalidArgument, event.MsgUnstorable)
 	case errors.Is(err, store.ErrUnavailable):
 		s.log.Debug("database unavailable", "error", err)
 		return status.Error(codes.Unavailable, msgUnavailable)

@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -89,6 +90,8 @@ func TestProcessEventSuccessAndDuplicate(t *testing.T) {
 func TestProcessEventFailuresAreStatusesNeverSuccessFalse(t *testing.T) {
 	invalid := request()
 	invalid.EventBody = nil
+	deep := request()
+	deep.EventBody.Entities[0].UpdatedAttributes["deep"] = strings.Repeat("[", 60) + strings.Repeat("]", 60)
 	cases := []struct {
 		name    string
 		fake    *fakeStore
@@ -98,6 +101,8 @@ func TestProcessEventFailuresAreStatusesNeverSuccessFalse(t *testing.T) {
 	}{
 		{"validation", &fakeStore{}, invalid, codes.InvalidArgument, "eventBody must be an object"},
 		{"empty request", &fakeStore{}, &pb.EventRequest{}, codes.InvalidArgument, "eventHeader must be an object"},
+		{"too deep", &fakeStore{}, deep, codes.InvalidArgument, "event nests deeper than 64 levels"},
+		{"value the database cannot store", &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}, request(), codes.InvalidArgument, "event contains a value the database cannot store"},
 		{"database down", &fakeStore{saveErr: store.ErrUnavailable}, request(), codes.Unavailable, "database unavailable"},
 		{"other failure", &fakeStore{saveErr: errors.New("secret internals")}, request(), codes.Internal, "internal error"},
 	}

@@ -191,6 +191,10 @@ func (s *Service) PostBulk(ctx context.Context, body []byte) Response {
 		}
 		duplicate, err := s.save(ctx, ev)
 		switch {
+		case errors.Is(err, store.ErrUnstorable):
+			// Rejected by the database as data, rolled back: this item failed like an invalid one.
+			result.FailedCount++
+			result.Errors = append(result.Errors, BulkError{Index: i, Error: event.MsgUnstorable, Status: http.StatusBadRequest})
 		case err != nil:
 			return s.failure(err)
 		case duplicate:
@@ -219,13 +223,16 @@ func (s *Service) save(ctx context.Context, ev *event.Event) (bool, error) {
 	return s.store.SaveEvent(ctx, ev)
 }
 
-// failure maps an error to its answer: validation 400, database unavailable 503, anything else 500
-// without details (those go to the log).
+// failure maps an error to its answer: validation and a value the database cannot store 400, database
+// unavailable 503, anything else 500 without details (those go to the log).
 func (s *Service) failure(err error) Response {
 	var invalid *event.ValidationError
 	switch {
 	case errors.As(err, &invalid):
 		return Error(http.StatusBadRequest, invalid.Message)
+	case errors.Is(err, store.ErrUnstorable):
+		s.log.Debug("value rejected by the database", "error", err)
+		return Error(http.StatusBadRequest, event.MsgUnstorable)
 	case errors.Is(err, store.ErrUnavailable):
 		s.log.Debug("database unavailable", "error", err)
 		return Error(http.StatusServiceUnavailable, MsgUnavailable)

@@ -82,6 +82,10 @@ func TestPostEventErrors(t *testing.T) {
 	}{
 		{"validation", &fakeStore{}, `{"eventHeader":1}`, 400, `{"error":"eventHeader must be an object","status":400}`},
 		{"malformed", &fakeStore{}, `{`, 400, `{"error":"malformed JSON","status":400}`},
+		{"too deep", &fakeStore{}, strings.Repeat("[", 65) + strings.Repeat("]", 65), 400, `{"error":"request body nests deeper than 64 levels","status":400}`},
+		{"pathologically deep", &fakeStore{}, strings.Repeat("[", 200000) + strings.Repeat("]", 200000), 400, `{"error":"request body nests deeper than 64 levels","status":400}`},
+		{"deep and malformed", &fakeStore{}, strings.Repeat("[", 200000), 400, `{"error":"malformed JSON","status":400}`},
+		{"value the database cannot store", &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}, eventJSON(uuid1), 400, `{"error":"event contains a value the database cannot store","status":400}`},
 		{"database down", &fakeStore{saveErr: fmt.Errorf("%w: dial refused", store.ErrUnavailable)}, eventJSON(uuid1), 503, `{"error":"database unavailable","status":503}`},
 		{"anything else", &fakeStore{saveErr: errors.New("relation \"events\" does not exist")}, eventJSON(uuid1), 500, `{"error":"internal error","status":500}`},
 	}
@@ -169,6 +173,16 @@ func TestBulkShapeAndDatabaseFailure(t *testing.T) {
 	resp := New(fake, 1<<20, quiet).PostBulk(context.Background(), []byte(body))
 	if resp.Status != 503 || len(fake.saved) != 1 {
 		t.Fatalf("got %d %s after %d saved", resp.Status, resp.JSON(), len(fake.saved))
+	}
+}
+
+func TestBulkItemTheDatabaseCannotStoreFailsAlone(t *testing.T) {
+	fake := &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}
+	resp := New(fake, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+"]"))
+	got := asJSON(t, resp)
+	if resp.Status != 200 || got["success"] != false || got["failedCount"] != 1.0 ||
+		!strings.Contains(string(resp.JSON()), `"errors":[{"index":0,"error":"event contains a value the database cannot store","status":400}]`) {
+		t.Fatalf("got %d %s", resp.Status, resp.JSON())
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package store writes events to PostgreSQL with the contract's two statements in one transaction,
-// and tells "database unavailable" apart from every other failure.
+// and tells "database unavailable" and "a value the database cannot store" apart from every other
+// failure.
 package store
 
 import (
@@ -38,6 +39,12 @@ const connectTimeout = 5 * time.Second
 // ErrUnavailable marks failures to reach the database: connect, pool, timeout, connection lost.
 // Test with errors.Is; every other error is an internal error.
 var ErrUnavailable = errors.New("database unavailable")
+
+// ErrUnstorable marks a valid event the database rejected as data (SQLSTATE class 22 data exception,
+// e.g. a number beyond numeric's range, or class 54 program limit exceeded); its transaction was rolled
+// back. It is the client's input, not a failure of the service: 400 / INVALID_ARGUMENT. Test with
+// errors.Is.
+var ErrUnstorable = errors.New(event.MsgUnstorable)
 
 // Store is the event repository over a pgx pool.
 type Store struct {
@@ -138,8 +145,8 @@ func (s *Store) SaveEvent(ctx context.Context, ev *event.Event) (duplicate bool,
 
 var errDuplicate = errors.New("duplicate event")
 
-// timestampParam sends the instant, not the text: PostgreSQL's text input rejects offsets beyond ±15:59
-// and the year 0000, both of which the contract accepts. The instant is the one the text names.
+// timestampParam sends the instant the text names (validation keeps it within what timestamptz stores:
+// year 0001 to 9999, offsets within ±15:59).
 func timestampParam(ts *event.Timestamp) any {
 	if ts == nil {
 		return nil
@@ -148,12 +155,26 @@ func timestampParam(ts *event.Timestamp) any {
 }
 
 // Classify wraps err with ErrUnavailable when it means the database could not be reached or the
-// connection was lost; other errors are returned unchanged.
+// connection was lost, with ErrUnstorable when the database rejected a value as data; other errors are
+// returned unchanged.
 func Classify(err error) error {
-	if err == nil || errors.Is(err, ErrUnavailable) || !isUnavailable(err) {
+	switch {
+	case err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrUnstorable):
 		return err
+	case isUnstorable(err):
+		return fmt.Errorf("%w: %w", ErrUnstorable, err)
+	case isUnavailable(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return err
+}
+
+func isUnstorable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54")
+	}
+	return false
 }
 
 func isUnavailable(err error) bool {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/event"
@@ -60,7 +62,7 @@ func TestSaveMergesEntitiesAndIgnoresDuplicates(t *testing.T) {
 	ctx := context.Background()
 	id := "loan-" + uuid.NewString()
 	first := parse(t, `{"eventHeader":{"uuid":"`+uuid.NewString()+`","eventName":"A","eventType":"A",
-	  "createdDate":"2024-01-15T10:30:00+23:59","savedDate":"0000-01-01T00:00:00Z"},
+	  "createdDate":"2024-01-15T10:30:00+15:59","savedDate":"0001-01-01T00:00:00Z"},
 	  "eventBody":{"entities":[{"entityType":"Loan","entityId":"`+id+`","updatedAttributes":{"a":1,"b":2.50}},
 	                           {"entityType":"Loan","entityId":"`+id+`","updatedAttributes":{"b":12345678901234567890.5}}]}}`)
 	if dup, err := s.SaveEvent(ctx, first); err != nil || dup {
@@ -75,7 +77,7 @@ func TestSaveMergesEntitiesAndIgnoresDuplicates(t *testing.T) {
 		first.UUID).Scan(&created, &saved, &payload); err != nil {
 		t.Fatal(err)
 	}
-	if !created.Equal(time.Date(2024, 1, 14, 10, 31, 0, 0, time.UTC)) || !saved.Equal(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)) {
+	if !created.Equal(time.Date(2024, 1, 14, 18, 31, 0, 0, time.UTC)) || !saved.Equal(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("dates %v %v", created, saved)
 	}
 
@@ -99,6 +101,53 @@ func TestSaveMergesEntitiesAndIgnoresDuplicates(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAValueTheDatabaseCannotStoreRollsBack(t *testing.T) {
+	s, conn := openTestStore(t)
+	ctx := context.Background()
+	id := "loan-" + uuid.NewString()
+	ev := parse(t, `{"eventHeader":{"uuid":"`+uuid.NewString()+`","eventName":"A","eventType":"A"},
+	  "eventBody":{"entities":[{"entityType":"Loan","entityId":"`+id+`","updatedAttributes":{"balance":1e131072}}]}}`)
+	if _, err := s.SaveEvent(ctx, ev); !errors.Is(err, ErrUnstorable) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("save: %v", err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE uuid = $1) + (SELECT count(*) FROM entities WHERE entity_id = $2)`,
+		ev.UUID, id).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("written: %d %v", n, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		code                    string
+		unavailable, unstorable bool
+	}{
+		{"22003", false, true}, // numeric value out of range
+		{"22P02", false, true}, // invalid text representation
+		{"54000", false, true}, // program limit exceeded
+		{"08006", true, false}, // connection failure
+		{"53300", true, false}, // too many connections
+		{"57P01", true, false}, // admin shutdown
+		{"23505", false, false},
+		{"42P01", false, false},
+	}
+	for _, c := range cases {
+		err := Classify(fmt.Errorf("exec: %w", &pgconn.PgError{Code: c.code}))
+		if errors.Is(err, ErrUnavailable) != c.unavailable || errors.Is(err, ErrUnstorable) != c.unstorable {
+			t.Errorf("%s: %v", c.code, err)
+		}
+		if again := Classify(err); again != err {
+			t.Errorf("%s: classified twice: %v", c.code, again)
+		}
+	}
+	if Classify(nil) != nil {
+		t.Error("nil")
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -15,7 +18,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/perflab/apilab/internal/event"
+	"github.com/perflab/apilab/internal/grpcapi"
 	"github.com/perflab/apilab/internal/pb"
+	"github.com/perflab/apilab/internal/store"
 )
 
 // fakeService answers ProcessEvent from a script and records the requests.
@@ -205,6 +211,33 @@ func TestServiceStatusGoesToTrailers(t *testing.T) {
 	}
 	resp, _ = h.Handle(context.Background(), binaryEvent(processEvent, binaryType, frame(0, in)))
 	if r := parse(t, resp, false); r.code != "13" || r.message != "internal error" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+// unstorableStore is a database that rejects every event's values as data (SQLSTATE class 22).
+type unstorableStore struct{}
+
+func (unstorableStore) SaveEvent(context.Context, *event.Event) (bool, error) {
+	return false, fmt.Errorf("%w: numeric field overflow", store.ErrUnstorable)
+}
+
+func (unstorableStore) Ping(context.Context) error { return nil }
+
+// The real EventService behind the handler: the contract's new INVALID_ARGUMENT answers reach the trailers.
+func TestNestingAndUnstorableValuesAreInvalidArgument(t *testing.T) {
+	service := grpcapi.NewEventService(unstorableStore{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := NewHandler(service, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING}, maxMessage)
+	in, _ := proto.Marshal(sampleRequest())
+	resp, _ := h.Handle(context.Background(), binaryEvent(processEvent, binaryType, frame(0, in)))
+	if r := parse(t, resp, false); r.code != "3" || r.message != "event contains a value the database cannot store" {
+		t.Fatalf("got %+v", r)
+	}
+	deep := sampleRequest()
+	deep.EventBody.Entities[0].UpdatedAttributes = map[string]string{"d": strings.Repeat("[", 60) + strings.Repeat("]", 60)}
+	in, _ = proto.Marshal(deep)
+	resp, _ = h.Handle(context.Background(), binaryEvent(processEvent, binaryType, frame(0, in)))
+	if r := parse(t, resp, false); r.code != "3" || r.message != "event nests deeper than 64 levels" {
 		t.Fatalf("got %+v", r)
 	}
 }

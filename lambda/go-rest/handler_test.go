@@ -19,13 +19,17 @@ import (
 
 // fakeStore records saved events; stored uuids answer duplicate, down answers unavailable.
 type fakeStore struct {
-	saved map[string]*event.Event
-	down  bool
+	saved      map[string]*event.Event
+	down       bool
+	unstorable bool // the database rejects the event's values as data
 }
 
 func (f *fakeStore) SaveEvent(_ context.Context, ev *event.Event) (bool, error) {
 	if f.down {
 		return false, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
+	}
+	if f.unstorable {
+		return false, fmt.Errorf("%w: numeric field overflow", store.ErrUnstorable)
 	}
 	if _, ok := f.saved[ev.NormalizedUUID()]; ok {
 		return true, nil
@@ -130,6 +134,19 @@ func TestValidationErrorIs400WithRuleMessage(t *testing.T) {
 	wantError(t, status, body, 400, "malformed JSON")
 	if len(st.saved) != 0 {
 		t.Fatal("an invalid event was saved")
+	}
+}
+
+func TestNestingAndUnstorableValuesAre400(t *testing.T) {
+	h, st := newTestHandler()
+	deep := strings.Repeat("[", 600) + strings.Repeat("]", 600)
+	status, body := invoke(t, h, request("POST", "/api/v1/events", "application/json", deep))
+	wantError(t, status, body, 400, "request body nests deeper than 64 levels")
+	st.unstorable = true
+	status, body = invoke(t, h, request("POST", "/api/v1/events", "application/json", validEvent))
+	wantError(t, status, body, 400, "event contains a value the database cannot store")
+	if len(st.saved) != 0 {
+		t.Fatal("an event was saved")
 	}
 }
 

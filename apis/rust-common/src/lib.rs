@@ -11,4 +11,4 @@ pub mod validation;
 pub use config::{Config, ConfigError};
 pub use event::{EntityRef, ValidEvent};
 pub use repository::{Repository, StoreError, StoreOutcome};
-pub use validation::{attribute_from_text, validate_event, ValidationError};
+pub use validation::{attribute_from_text, parse_body, validate_event, TooDeep, ValidationError};

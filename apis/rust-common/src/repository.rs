@@ -15,6 +15,8 @@ pub const INSERT_EVENT: &str = "INSERT INTO events (uuid, event_name, event_type
 /// S2, once per entity.
 pub const UPSERT_ENTITY: &str = "INSERT INTO entities (entity_type, entity_id, data) VALUES ($1, $2, $3::jsonb) ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = entities.data || EXCLUDED.data, updated_at = now()";
 
+pub const MSG_UNSTORABLE_VALUE: &str = "event contains a value the database cannot store";
+
 /// How long the health check's `SELECT 1` may take.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request waits for a pooled connection before it is answered "database unavailable".
@@ -35,6 +37,9 @@ pub enum StoreOutcome {
 pub enum StoreError {
     /// Connect, pool, timeout or connection lost: 503 / UNAVAILABLE.
     Unavailable,
+    /// The database refused a value of a valid event as data it cannot store (SQLSTATE class 22
+    /// or 54): 400 / INVALID_ARGUMENT, like a validation error.
+    UnstorableValue,
     /// Anything else: 500 / INTERNAL.
     Internal,
 }
@@ -43,6 +48,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             StoreError::Unavailable => "database unavailable",
+            StoreError::UnstorableValue => MSG_UNSTORABLE_VALUE,
             StoreError::Internal => "internal error",
         })
     }
@@ -55,6 +61,7 @@ impl From<sqlx::Error> for StoreError {
         let kind = classify(&error);
         match kind {
             StoreError::Unavailable => tracing::debug!(%error, "database unavailable"),
+            StoreError::UnstorableValue => tracing::debug!(%error, "value refused by the database"),
             StoreError::Internal => tracing::error!(%error, "database error"),
         }
         kind
@@ -71,6 +78,7 @@ pub fn classify(error: &sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable,
         sqlx::Error::Database(db) => match db.code() {
             Some(code) if is_unavailable_sqlstate(&code) => StoreError::Unavailable,
+            Some(code) if is_unstorable_value_sqlstate(&code) => StoreError::UnstorableValue,
             _ => StoreError::Internal,
         },
         _ => StoreError::Internal,
@@ -81,6 +89,12 @@ pub fn classify(error: &sqlx::Error) -> StoreError {
 /// many connections (53300).
 pub fn is_unavailable_sqlstate(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// Class 22 (data exception, e.g. a number beyond `numeric`'s range) and 54 (program limit
+/// exceeded).
+pub fn is_unstorable_value_sqlstate(code: &str) -> bool {
+    code.starts_with("22") || code.starts_with("54")
 }
 
 #[derive(Clone, Debug)]
@@ -198,6 +212,16 @@ mod tests {
         }
         for code in ["23505", "42P01", "22P02", "40P01", "XX000"] {
             assert!(!is_unavailable_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn sqlstates_of_values_the_database_cannot_store() {
+        for code in ["22003", "22P02", "22021", "22008", "54000", "54001"] {
+            assert!(is_unstorable_value_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "08006", "57P01", "XX000", "40001"] {
+            assert!(!is_unstorable_value_sqlstate(code), "{code}");
         }
     }
 }

@@ -23,6 +23,14 @@ pub const MSG_SAVED_DATE: &str = "eventHeader.savedDate must be an RFC 3339 date
 pub const MSG_BODY: &str = "eventBody must be an object";
 pub const MSG_ENTITIES: &str = "eventBody.entities must be an array of 1 to 100 entities";
 pub const MSG_NUL: &str = "event must not contain the NUL character (U+0000)";
+pub const MSG_BODY_TOO_DEEP: &str = "request body nests deeper than 64 levels";
+pub const MSG_EVENT_TOO_DEEP: &str = "event nests deeper than 64 levels";
+
+/// Levels of objects and arrays a REST body may nest; the body itself is level 1.
+pub const MAX_BODY_NESTING: usize = 64;
+/// Levels a gRPC attribute value may nest: its attributes object is level 5 of the canonical
+/// document, so the document stays within 64.
+pub const MAX_ATTRIBUTE_NESTING: usize = 59;
 
 /// A broken rule; its text is the contract's message, returned to the client as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,13 +239,48 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
+/// Parses a REST body: `malformed JSON` (also for invalid UTF-8), or `request body nests deeper than
+/// 64 levels`, whichever the parser meets first.
+pub fn parse_body(bytes: &[u8]) -> Result<Value, ValidationError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) if nesting_depth(&value) > MAX_BODY_NESTING => Err(ValidationError::new(MSG_BODY_TOO_DEEP)),
+        Ok(value) => Ok(value),
+        // serde_json stops at 128 levels, so everything before that point was well-formed and
+        // already deeper than 64.
+        Err(error) if is_recursion_limit(&error) => Err(ValidationError::new(MSG_BODY_TOO_DEEP)),
+        Err(_) => Err(ValidationError::new(MSG_MALFORMED_JSON)),
+    }
+}
+
+fn is_recursion_limit(error: &serde_json::Error) -> bool {
+    error.is_syntax() && error.to_string().starts_with("recursion limit exceeded")
+}
+
+/// Levels of objects and arrays: a scalar is 0, `{}` and `[]` are 1.
+pub fn nesting_depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(nesting_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A gRPC attribute text that is JSON nesting deeper than [`MAX_ATTRIBUTE_NESTING`]. It carries
+/// the text, which stands in the event until the nesting rule, the last one, refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooDeep(pub String);
+
 /// gRPC carries attribute values as strings. A value that is JSON text as a whole (RFC 8259:
 /// surrounding whitespace allowed, nothing after it) is stored as that JSON value; any other
 /// value is stored as a JSON string. So `"12"` is 12, `"abc"` is "abc", `""` is "".
-pub fn attribute_from_text(text: String) -> Value {
+/// A JSON text nesting deeper than [`MAX_ATTRIBUTE_NESTING`] is [`TooDeep`] (one deeper than
+/// serde_json's own limit of 128 is taken as such without reading the rest).
+pub fn attribute_from_text(text: String) -> Result<Value, TooDeep> {
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) => value,
-        Err(_) => Value::String(text),
+        Ok(value) if nesting_depth(&value) > MAX_ATTRIBUTE_NESTING => Err(TooDeep(text)),
+        Ok(value) => Ok(value),
+        Err(error) if is_recursion_limit(&error) => Err(TooDeep(text)),
+        Err(_) => Ok(Value::String(text)),
     }
 }
 
@@ -539,11 +582,49 @@ mod tests {
             ("'a'", json!("'a'")),
         ];
         for (text, expected) in cases {
-            assert_eq!(attribute_from_text(text.to_string()), expected, "{text:?}");
+            assert_eq!(attribute_from_text(text.to_string()), Ok(expected), "{text:?}");
         }
         // Numbers keep their digits (serde_json writes an exponent marker in lower case).
-        assert_eq!(attribute_from_text("24439.750".into()).to_string(), "24439.750");
-        assert_eq!(attribute_from_text("123456789012345678901234567890".into()).to_string(), "123456789012345678901234567890");
+        assert_eq!(attribute_from_text("24439.750".into()).unwrap().to_string(), "24439.750");
+        assert_eq!(
+            attribute_from_text("123456789012345678901234567890".into()).unwrap().to_string(),
+            "123456789012345678901234567890"
+        );
+    }
+
+    fn nested_text(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn grpc_attribute_json_nests_at_most_59_levels() {
+        assert_eq!(nesting_depth(&attribute_from_text(nested_text(59)).unwrap()), 59);
+        for levels in [60, 128, 129, 5000] {
+            let text = nested_text(levels);
+            assert_eq!(attribute_from_text(text.clone()), Err(TooDeep(text)), "{levels}");
+        }
+        // Not JSON at all, however many brackets: a string.
+        assert_eq!(attribute_from_text("[[[x".into()), Ok(json!("[[[x")));
+    }
+
+    #[test]
+    fn rest_bodies_nest_at_most_64_levels() {
+        let body = |levels: usize| nested_text(levels).into_bytes();
+        assert!(parse_body(&body(64)).is_ok());
+        for levels in [65, 127, 128, 129, 200_000] {
+            assert_eq!(parse_body(&body(levels)).unwrap_err().0, MSG_BODY_TOO_DEEP, "{levels}");
+        }
+        let object = format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65));
+        assert_eq!(parse_body(object.as_bytes()).unwrap_err().0, MSG_BODY_TOO_DEEP);
+    }
+
+    #[test]
+    fn rest_bodies_must_be_json_in_utf8() {
+        for body in [&b""[..], b"{", b"{'a': 1}", b"{} x", b"{\"a\": \"\xff\xfe\"}", b"[1,]"] {
+            assert_eq!(parse_body(body).unwrap_err().0, MSG_MALFORMED_JSON, "{body:?}");
+        }
+        assert_eq!(nesting_depth(&parse_body(b"[1, {\"a\": []}]").unwrap()), 3);
+        assert_eq!(nesting_depth(&json!(1)), 0);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `com.example.grpc.EventService`: the contract's validation, transaction and statuses.
 
-use rust_common::validation::attribute_from_text;
-use rust_common::{validate_event, Repository, StoreError, StoreOutcome};
+use rust_common::validation::{attribute_from_text, MSG_EVENT_TOO_DEEP};
+use rust_common::{validate_event, Repository, StoreError, StoreOutcome, TooDeep};
 use serde_json::{Map, Value};
 use tonic::codegen::http;
 use tonic::{Request, Response, Status};
@@ -22,8 +22,12 @@ pub fn server(repository: Repository, max_message_bytes: usize) -> EventServiceS
 #[tonic::async_trait]
 impl EventService for EventApi {
     async fn process_event(&self, request: Request<EventRequest>) -> Result<Response<EventResponse>, Status> {
-        let event = validate_event(request_to_json(request.into_inner()))
-            .map_err(|error| Status::invalid_argument(error.0))?;
+        let (json, too_deep) = request_to_json(request.into_inner());
+        let event = validate_event(json).map_err(|error| Status::invalid_argument(error.0))?;
+        // The last rule, after every rule validate_event applies.
+        if too_deep {
+            return Err(Status::invalid_argument(MSG_EVENT_TOO_DEEP));
+        }
         let outcome = self.repository.store(&event).await.map_err(store_status)?;
         let duplicate = outcome == StoreOutcome::Duplicate;
         Ok(Response::new(EventResponse {
@@ -47,14 +51,16 @@ impl EventService for EventApi {
 fn store_status(error: StoreError) -> Status {
     match error {
         StoreError::Unavailable => Status::unavailable("database unavailable"),
+        StoreError::UnstorableValue => Status::invalid_argument(error.to_string()),
         StoreError::Internal => Status::internal("internal error"),
     }
 }
 
 /// The request as the JSON event REST would receive, so both protocols share one validation and
 /// store the same document. Unset messages become absent members; attribute values are JSON when
-/// the whole text is JSON, else strings.
-pub fn request_to_json(request: EventRequest) -> Value {
+/// the whole text is JSON, else strings. The flag says an attribute's JSON nests too deep.
+pub fn request_to_json(request: EventRequest) -> (Value, bool) {
+    let mut too_deep = false;
     let mut root = Map::new();
     if let Some(header) = request.event_header {
         let mut object = Map::new();
@@ -73,7 +79,13 @@ pub fn request_to_json(request: EventRequest) -> Value {
                 let attributes: Map<String, Value> = entity
                     .updated_attributes
                     .into_iter()
-                    .map(|(key, value)| (key, attribute_from_text(value)))
+                    .map(|(key, text)| match attribute_from_text(text) {
+                        Ok(value) => (key, value),
+                        Err(TooDeep(text)) => {
+                            too_deep = true;
+                            (key, Value::String(text))
+                        }
+                    })
                     .collect();
                 let mut object = Map::new();
                 object.insert("entityType".into(), Value::String(entity.entity_type));
@@ -86,7 +98,7 @@ pub fn request_to_json(request: EventRequest) -> Value {
         object.insert("entities".into(), Value::Array(entities));
         root.insert("eventBody".into(), Value::Object(object));
     }
-    Value::Object(root)
+    (Value::Object(root), too_deep)
 }
 
 /// Tonic answers a message over `max_decoding_message_size` with OUT_OF_RANGE; the contract (like

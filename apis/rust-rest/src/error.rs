@@ -53,6 +53,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable => ApiError::unavailable(),
+            StoreError::UnstorableValue => ApiError::bad_request(error.to_string()),
             StoreError::Internal => ApiError::internal(),
         }
     }

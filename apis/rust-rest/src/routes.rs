@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::LengthLimitError;
 use rust_common::validation::MSG_MALFORMED_JSON;
-use rust_common::{validate_event, Repository, StoreOutcome};
+use rust_common::{parse_body, validate_event, Repository, StoreError, StoreOutcome};
 use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn create_event(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let bytes = read_json_body(&state, &headers, body).await?;
-    let value = parse_json(&bytes)?;
+    let value = parse_body(&bytes)?;
     let event = validate_event(value)?;
     let outcome = state.0.repository.store(&event).await?;
     let duplicate = outcome == StoreOutcome::Duplicate;
@@ -64,7 +64,7 @@ async fn create_event(State(state): State<AppState>, headers: HeaderMap, body: B
 async fn create_events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let started = Instant::now();
     let bytes = read_json_body(&state, &headers, body).await?;
-    let items = match parse_json(&bytes)? {
+    let items = match parse_body(&bytes)? {
         Value::Array(items) if (1..=MAX_BATCH).contains(&items.len()) => items,
         _ => return Err(ApiError::bad_request(MSG_BATCH)),
     };
@@ -80,9 +80,14 @@ async fn create_events(State(state): State<AppState>, headers: HeaderMap, body: 
             }
         };
         // Each item is its own transaction; on a database failure the committed ones stay.
-        match state.0.repository.store(&event).await? {
-            StoreOutcome::Stored => processed += 1,
-            StoreOutcome::Duplicate => duplicates += 1,
+        match state.0.repository.store(&event).await {
+            Ok(StoreOutcome::Stored) => processed += 1,
+            Ok(StoreOutcome::Duplicate) => duplicates += 1,
+            // Refused like a validation error: this item failed, the batch goes on.
+            Err(StoreError::UnstorableValue) => {
+                errors.push(json!({"index": index, "error": StoreError::UnstorableValue.to_string(), "status": 400}));
+            }
+            Err(error) => return Err(error.into()),
         }
     }
 
@@ -146,10 +151,6 @@ async fn read_json_body(state: &AppState, headers: &HeaderMap, body: Body) -> Re
             ApiError::bad_request(MSG_MALFORMED_JSON)
         }
     })
-}
-
-fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|_| ApiError::bad_request(MSG_MALFORMED_JSON))
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use rust_common::{validate_event, Config, Repository};
-use serde_json::json;
 use tonic::codegen::http;
 use tonic::{Code, Request};
 
@@ -54,17 +53,21 @@ async fn invalid_argument(request: EventRequest) -> String {
 
 #[test]
 fn the_document_matches_what_rest_would_store() {
-    let event = validate_event(request_to_json(request())).unwrap();
-    assert_eq!(
-        event.document,
-        json!({
+    let (json, too_deep) = request_to_json(request());
+    assert!(!too_deep);
+    let event = validate_event(json).unwrap();
+    // Parsed from text: a `json!` literal would turn 24439.750 into a float.
+    let expected: serde_json::Value = serde_json::from_str(
+        r#"{
             "eventHeader": {"uuid": "550E8400-E29B-41D4-A716-446655440000", "eventName": "LoanPaymentSubmitted",
                             "eventType": "LoanPaymentSubmitted", "createdDate": "2024-01-15T10:30:00Z"},
             "eventBody": {"entities": [{"entityType": "Loan", "entityId": "loan-1", "updatedAttributes": {
                 "balance": 24439.750, "open": true, "owner": "abc", "nested": {"a": [1, "x"]}, "pair": "1 2", "empty": ""
             }}]}
-        })
-    );
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(event.document, expected);
     // Digits survive: no float round trip.
     assert!(serde_json::to_string(&event.document).unwrap().contains("24439.750"));
     assert_eq!(event.saved_date, None);
@@ -110,6 +113,30 @@ async fn validation_messages_are_the_contract_ones() {
     let mut escaped_nul = request();
     escaped_nul.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("k".into(), r#""\u0000""#.into());
     assert_eq!(invalid_argument(escaped_nul).await, "event must not contain the NUL character (U+0000)");
+}
+
+#[tokio::test]
+async fn attribute_json_nesting_is_the_last_rule() {
+    let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+    let mut too_deep = request();
+    too_deep.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(60));
+    assert_eq!(invalid_argument(too_deep.clone()).await, "event nests deeper than 64 levels");
+
+    let mut very_deep = request();
+    very_deep.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(100_000));
+    assert_eq!(invalid_argument(very_deep).await, "event nests deeper than 64 levels");
+
+    // An earlier broken rule wins.
+    too_deep.event_header.as_mut().unwrap().event_name = String::new();
+    assert_eq!(invalid_argument(too_deep).await, "eventHeader.eventName must be a non-empty string");
+
+    let (json, flagged) = request_to_json({
+        let mut ok = request();
+        ok.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(59));
+        ok
+    });
+    assert!(!flagged);
+    assert!(validate_event(json).is_ok());
 }
 
 #[tokio::test]

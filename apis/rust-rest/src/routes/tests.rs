@@ -119,11 +119,21 @@ async fn bodies_over_the_limit_are_413_declared_or_not() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
-        for text in ["", "{", "{\"a\":1,}", "[1] 2", "nul", "{\"a\": 01}", "\u{feff}{}"] {
+        for text in ["", "{", "{\"a\":1,}", "[1] 2", "nul", "{\"a\": 01}", "\u{feff}{}", "{\"a\": \"\\ud800\"}"] {
             let (status, body) = post_json(uri, text).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}");
             assert_eq!(body, error(StatusCode::BAD_REQUEST, "malformed JSON"));
         }
+    }
+}
+
+#[tokio::test]
+async fn deep_bodies_are_400_and_the_server_survives() {
+    let deep = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
+    for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
+        let (status, body) = post_json(uri, &deep).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, error(StatusCode::BAD_REQUEST, "request body nests deeper than 64 levels"));
     }
 }
 

@@ -181,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o.MaxDuration = maxDuration.String()
 	if o.Seed == 0 {
-		o.Seed = rand.Uint64()>>1 | 1
+		o.Seed = 1 + rand.Uint64N(1<<31) // small enough to read and to survive any JSON reader
 	}
 	cfg := runner.Config{Protocol: o.Protocol, Target: tg, Phases: phases, Warmup: warmup, ThinkTime: think,
 		MaxVUs: o.MaxVUs, Connections: o.Connections, Timeout: timeout, PayloadSize: payload.Size(o.PayloadSize),

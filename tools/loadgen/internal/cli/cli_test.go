@@ -69,7 +69,9 @@ func TestUnreachableExitsOne(t *testing.T) {
 	}
 }
 
-type okServer struct{ pb.UnimplementedEventServiceServer }
+type okServer struct {
+	pb.UnimplementedEventServiceServer
+}
 
 func (okServer) ProcessEvent(_ context.Context, r *pb.EventRequest) (*pb.EventResponse, error) {
 	return &pb.EventResponse{Success: true, EventUuid: r.GetEventHeader().GetUuid(), EntityCount: 1}, nil

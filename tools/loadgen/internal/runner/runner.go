@@ -190,6 +190,9 @@ func (e *engine) execute(ctx context.Context) []*window {
 			if p.Ramp > 0 && prevRate != p.Rate {
 				e.dispatch(ctx, e.enter(p.Name+"/ramp", p, false), prevRate, p.Rate, p.Ramp)
 			}
+			if ctx.Err() != nil {
+				return holds // interrupted during the ramp: this phase has no hold to report
+			}
 			hold := e.enter(p.Name, p, true)
 			holds = append(holds, hold)
 			hold.done = e.dispatch(ctx, hold, p.Rate, p.Rate, p.Hold)
@@ -211,6 +214,9 @@ func (e *engine) execute(ctx context.Context) []*window {
 			if p.Ramp > 0 && prevVUs != p.VUs {
 				e.enter(p.Name+"/ramp", p, false)
 				e.rampVUs(ctx, prevVUs, p.VUs, p.Ramp)
+			}
+			if ctx.Err() != nil {
+				return holds
 			}
 			hold := e.enter(p.Name, p, true)
 			holds = append(holds, hold)

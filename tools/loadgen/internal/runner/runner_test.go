@@ -238,3 +238,14 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("err %v summary %+v", err, sum)
 	}
 }
+
+func TestInterruptDuringRampReportsNoHold(t *testing.T) {
+	_, tg := serve(t, time.Millisecond)
+	cfg := config(tg, []plan.Phase{{Name: "20vus", VUs: 20, Ramp: 2 * time.Second, Hold: 10 * time.Second}})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(400*time.Millisecond, cancel)
+	sum, err := Run(ctx, cfg)
+	if err != nil || sum.Status != "interrupted" || len(sum.Phases) != 0 || sum.Totals.Requests == 0 {
+		t.Fatalf("err %v summary %+v", err, sum)
+	}
+}
