@@ -159,10 +159,30 @@ def _run_program(engine: Engine, config: dict[str, str]) -> dict:
     return _sync_await(collect())
 
 
+def _refuse_foreign_containers(engine: Engine) -> None:
+    """Fail before building anything when a lab container name is taken by something this stack did not
+    create (the conformance job and other runs use the same `perflab-<service>` names)."""
+    from runner.catalogue import APIS, METRICS_DATABASE, SUT_DATABASE
+    from runner.containers import container_name
+
+    ours = {entry["id"] for entry in engine.state.resources.values()}
+    for service in (SUT_DATABASE, METRICS_DATABASE, *APIS):
+        name = container_name(service)
+        try:
+            found = engine.client.api.inspect_container(name)["Id"]
+        except docker.errors.NotFound:
+            continue
+        if found not in ours:
+            raise EngineError(f"container {name!r} exists and was not created by stack {engine.stack!r}; another "
+                              f"job owns it. Once that job is done, remove it (docker rm -f {name}) and run "
+                              f"`bench up {engine.stack}` again")
+
+
 def up(stack: str = "local", log: Callable[[str], None] = print, overrides: dict | None = None) -> dict:
     client = docker.from_env(max_pool_size=32)
     engine = Engine(stack, client, log)
     config = stack_config(stack, overrides)
+    _refuse_foreign_containers(engine)
     start = time.monotonic()
     try:
         outputs, secret = _run_program(engine, config)

@@ -60,14 +60,19 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
-        let url = get("DATABASE_URL").ok_or_else(|| ConfigError("DATABASE_URL is required".into()))?;
+        let url =
+            get("DATABASE_URL").ok_or_else(|| ConfigError("DATABASE_URL is required".into()))?;
         let url = url.trim();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(ConfigError("DATABASE_URL must start with postgres:// or postgresql://".into()));
+            return Err(ConfigError(
+                "DATABASE_URL must start with postgres:// or postgresql://".into(),
+            ));
         }
         // The parser's message may quote the URL, password included: say only what is wrong.
         let database = PgConnectOptions::from_str(url).map_err(|_| {
-            ConfigError("DATABASE_URL is not a valid postgres://user:password@host:port/db URL".into())
+            ConfigError(
+                "DATABASE_URL is not a valid postgres://user:password@host:port/db URL".into(),
+            )
         })?;
 
         let port = match get("PORT") {
@@ -139,6 +144,8 @@ pub fn init_logging(level: Level) {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_target(level >= Level::DEBUG)
+        // Plain text: container logs are read by tools, not terminals.
+        .with_ansi(false)
         .with_writer(std::io::stderr)
         .init();
 }
@@ -149,12 +156,17 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(8080, move |name| map.get(name).cloned())
     }
 
-    const URL: (&str, &str) = ("DATABASE_URL", "postgres://bench:s3cret@db.example:5433/events?sslmode=disable");
+    const URL: (&str, &str) = (
+        "DATABASE_URL",
+        "postgres://bench:s3cret@db.example:5433/events?sslmode=disable",
+    );
 
     #[test]
     fn defaults_follow_the_contract() {
@@ -192,23 +204,48 @@ mod tests {
 
     #[test]
     fn the_password_never_appears_in_errors_or_debug_output() {
-        for url in ["mysql://bench:s3cret@x/y", "postgres://bench:s3cret@x:port/y"] {
+        for url in [
+            "mysql://bench:s3cret@x/y",
+            "postgres://bench:s3cret@x:port/y",
+        ] {
             let err = config(&[("DATABASE_URL", url)]).unwrap_err();
             assert!(err.0.starts_with("DATABASE_URL"), "{}", err.0);
             assert!(!err.0.contains("s3cret"), "{}", err.0);
         }
-        assert!(config(&[("DATABASE_URL", "postgresql://bench:s3cret@x/y?sslmode=require")]).is_ok());
+        assert!(config(&[(
+            "DATABASE_URL",
+            "postgresql://bench:s3cret@x/y?sslmode=require"
+        )])
+        .is_ok());
         let debug = format!("{:?}", config(&[URL]).unwrap());
         assert!(!debug.contains("s3cret"), "{debug}");
     }
 
     #[test]
     fn bad_values_are_refused_with_the_variable_name() {
-        assert!(config(&[URL, ("PORT", "http")]).unwrap_err().0.starts_with("PORT"));
-        assert!(config(&[URL, ("PORT", "0")]).unwrap_err().0.starts_with("PORT"));
-        assert!(config(&[URL, ("DB_POOL_MAX", "0")]).unwrap_err().0.starts_with("DB_POOL_MAX"));
-        assert!(config(&[URL, ("MAX_BODY_BYTES", "-1")]).unwrap_err().0.starts_with("MAX_BODY_BYTES"));
-        assert!(config(&[URL, ("LOG_LEVEL", "trace")]).unwrap_err().0.starts_with("LOG_LEVEL"));
-        assert!(config(&[URL, ("BIND_ADDRESS", "localhost")]).unwrap_err().0.starts_with("BIND_ADDRESS"));
+        assert!(config(&[URL, ("PORT", "http")])
+            .unwrap_err()
+            .0
+            .starts_with("PORT"));
+        assert!(config(&[URL, ("PORT", "0")])
+            .unwrap_err()
+            .0
+            .starts_with("PORT"));
+        assert!(config(&[URL, ("DB_POOL_MAX", "0")])
+            .unwrap_err()
+            .0
+            .starts_with("DB_POOL_MAX"));
+        assert!(config(&[URL, ("MAX_BODY_BYTES", "-1")])
+            .unwrap_err()
+            .0
+            .starts_with("MAX_BODY_BYTES"));
+        assert!(config(&[URL, ("LOG_LEVEL", "trace")])
+            .unwrap_err()
+            .0
+            .starts_with("LOG_LEVEL"));
+        assert!(config(&[URL, ("BIND_ADDRESS", "localhost")])
+            .unwrap_err()
+            .0
+            .starts_with("BIND_ADDRESS"));
     }
 }

@@ -34,7 +34,10 @@ impl ValidEvent {
     }
 
     fn entity_values(&self) -> &[Value] {
-        self.document["eventBody"]["entities"].as_array().map(Vec::as_slice).unwrap_or(&[])
+        self.document["eventBody"]["entities"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn entity_count(&self) -> usize {

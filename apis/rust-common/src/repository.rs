@@ -122,7 +122,8 @@ impl Repository {
                     if meta.idle_for < PING_IF_IDLE_FOR {
                         return Ok(true);
                     }
-                    connection.ping().await.map(|()| true)
+                    // A failed ping closes this connection quietly; the pool opens another.
+                    Ok(connection.ping().await.is_ok())
                 })
             })
             .connect_lazy_with(options);
@@ -192,22 +193,33 @@ mod tests {
 
     #[test]
     fn connection_failures_are_unavailable() {
-        assert_eq!(classify(&sqlx::Error::PoolTimedOut), StoreError::Unavailable);
+        assert_eq!(
+            classify(&sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable
+        );
         assert_eq!(classify(&sqlx::Error::PoolClosed), StoreError::Unavailable);
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(classify(&sqlx::Error::Io(refused)), StoreError::Unavailable);
-        assert_eq!(classify(&sqlx::Error::WorkerCrashed), StoreError::Unavailable);
+        assert_eq!(
+            classify(&sqlx::Error::WorkerCrashed),
+            StoreError::Unavailable
+        );
     }
 
     #[test]
     fn other_failures_are_internal() {
         assert_eq!(classify(&sqlx::Error::RowNotFound), StoreError::Internal);
-        assert_eq!(classify(&sqlx::Error::Protocol("unexpected".into())), StoreError::Internal);
+        assert_eq!(
+            classify(&sqlx::Error::Protocol("unexpected".into())),
+            StoreError::Internal
+        );
     }
 
     #[test]
     fn sqlstates_of_an_unreachable_server() {
-        for code in ["08000", "08003", "08006", "08001", "08004", "57P01", "57P02", "57P03", "53300"] {
+        for code in [
+            "08000", "08003", "08006", "08001", "08004", "57P01", "57P02", "57P03", "53300",
+        ] {
             assert!(is_unavailable_sqlstate(code), "{code}");
         }
         for code in ["23505", "42P01", "22P02", "40P01", "XX000"] {

@@ -109,7 +109,9 @@ pub fn parse(text: &str) -> Option<Timestamptz> {
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
     // Sub-microsecond digits are rounded, as PostgreSQL rounds them in its own text input.
     let micros = (nanos + 500) / 1_000;
-    Some(Timestamptz { micros_since_2000: seconds * 1_000_000 + micros })
+    Some(Timestamptz {
+        micros_since_2000: seconds * 1_000_000 + micros,
+    })
 }
 
 fn digits(b: &[u8], start: usize, count: usize) -> Option<i64> {
@@ -144,7 +146,11 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 /// Days from 0000-03-01-based proleptic Gregorian counting, shifted so 0000-01-01 is day 0.
 fn days_since_0000(year: i64, month: i64, day: i64) -> i64 {
     // Count years from March so the leap day is the last day of the counted year.
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
     let days_before_year = 365 * y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400);
     let days_before_month = (153 * m + 2) / 5;
     // 0000-03-01 is day 60 of year 0000 (a leap year); shift so 0000-01-01 is 0.
@@ -156,7 +162,9 @@ mod tests {
     use super::*;
 
     fn micros(text: &str) -> i64 {
-        parse(text).unwrap_or_else(|| panic!("{text} should parse")).micros_since_2000
+        parse(text)
+            .unwrap_or_else(|| panic!("{text} should parse"))
+            .micros_since_2000
     }
 
     #[test]
@@ -169,13 +177,28 @@ mod tests {
     #[test]
     fn known_instants() {
         // 2024-01-15T10:30:00Z is Unix 1705314600; Unix 946684800 is 2000-01-01.
-        assert_eq!(micros("2024-01-15T10:30:00Z"), (1_705_314_600 - 946_684_800) * 1_000_000);
+        assert_eq!(
+            micros("2024-01-15T10:30:00Z"),
+            (1_705_314_600 - 946_684_800) * 1_000_000
+        );
         assert_eq!(micros("1970-01-01T00:00:00Z"), -946_684_800 * 1_000_000);
-        assert_eq!(micros("2024-02-29T00:00:00Z") - micros("2024-02-28T00:00:00Z"), 86_400_000_000);
-        assert_eq!(micros("2024-03-01T00:00:00Z") - micros("2024-02-29T00:00:00Z"), 86_400_000_000);
+        assert_eq!(
+            micros("2024-02-29T00:00:00Z") - micros("2024-02-28T00:00:00Z"),
+            86_400_000_000
+        );
+        assert_eq!(
+            micros("2024-03-01T00:00:00Z") - micros("2024-02-29T00:00:00Z"),
+            86_400_000_000
+        );
         // 0001-01-01 is 730119 days before 2000-01-01 in the proleptic Gregorian calendar.
-        assert_eq!(micros("0001-01-01T00:00:00Z"), -730_119 * 86_400 * 1_000_000);
-        assert_eq!(micros("9999-12-31T23:59:59Z"), (253_402_300_799 - 946_684_800) * 1_000_000);
+        assert_eq!(
+            micros("0001-01-01T00:00:00Z"),
+            -730_119 * 86_400 * 1_000_000
+        );
+        assert_eq!(
+            micros("9999-12-31T23:59:59Z"),
+            (253_402_300_799 - 946_684_800) * 1_000_000
+        );
     }
 
     #[test]

@@ -125,7 +125,14 @@ fn validate_header(root: &Map<String, Value>) -> Result<Header, ValidationError>
     let event_type = non_empty_string(header.get("eventType"), MSG_EVENT_TYPE)?;
     let created_date = optional_date(header.get("createdDate"), MSG_CREATED_DATE)?;
     let saved_date = optional_date(header.get("savedDate"), MSG_SAVED_DATE)?;
-    Ok(Header { uuid, uuid_text, event_name, event_type, created_date, saved_date })
+    Ok(Header {
+        uuid,
+        uuid_text,
+        event_name,
+        event_type,
+        created_date,
+        saved_date,
+    })
 }
 
 fn validate_body(root: &Map<String, Value>) -> Result<(), ValidationError> {
@@ -144,30 +151,34 @@ fn validate_body(root: &Map<String, Value>) -> Result<(), ValidationError> {
 
 fn validate_entity(i: usize, entity: &Value) -> Result<(), ValidationError> {
     let Value::Object(entity) = entity else {
-        return Err(ValidationError(format!("eventBody.entities[{i}] must be an object")));
+        return Err(entity_error(i, "", "must be an object"));
     };
-    match entity.get("entityType") {
-        Some(Value::String(name)) if is_entity_type(name) => {}
-        _ => {
-            return Err(ValidationError(format!(
-                "eventBody.entities[{i}].entityType must be a name: a letter, then letters or digits, at most 64 characters"
-            )))
-        }
+    let type_ok =
+        matches!(entity.get("entityType"), Some(Value::String(name)) if is_entity_type(name));
+    if !type_ok {
+        return Err(entity_error(i, ".entityType", MSG_ENTITY_TYPE));
     }
-    match entity.get("entityId") {
-        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_ENTITY_ID_CHARS => {}
-        _ => {
-            return Err(ValidationError(format!(
-                "eventBody.entities[{i}].entityId must be a non-empty string of at most 255 characters"
-            )))
-        }
+    let id_ok = matches!(
+        entity.get("entityId"),
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_ENTITY_ID_CHARS
+    );
+    if !id_ok {
+        return Err(entity_error(i, ".entityId", MSG_ENTITY_ID));
     }
-    match entity.get("updatedAttributes") {
-        Some(Value::Object(_)) => Ok(()),
-        _ => Err(ValidationError(format!(
-            "eventBody.entities[{i}].updatedAttributes must be a JSON object"
-        ))),
+    if !matches!(entity.get("updatedAttributes"), Some(Value::Object(_))) {
+        return Err(entity_error(i, ".updatedAttributes", MSG_ENTITY_ATTRIBUTES));
     }
+    Ok(())
+}
+
+const MSG_ENTITY_TYPE: &str =
+    "must be a name: a letter, then letters or digits, at most 64 characters";
+const MSG_ENTITY_ID: &str = "must be a non-empty string of at most 255 characters";
+const MSG_ENTITY_ATTRIBUTES: &str = "must be a JSON object";
+
+/// `eventBody.entities[<i>]<field> <rule>`
+fn entity_error(i: usize, field: &str, rule: &str) -> ValidationError {
+    ValidationError(format!("eventBody.entities[{i}]{field} {rule}"))
 }
 
 /// Keeps the three contract fields of a validated entity, moving them out.
@@ -227,7 +238,8 @@ pub fn is_entity_type(name: &str) -> bool {
 }
 
 fn map_contains_nul(map: &Map<String, Value>) -> bool {
-    map.iter().any(|(key, value)| key.contains('\0') || contains_nul(value))
+    map.iter()
+        .any(|(key, value)| key.contains('\0') || contains_nul(value))
 }
 
 fn contains_nul(value: &Value) -> bool {
@@ -243,7 +255,9 @@ fn contains_nul(value: &Value) -> bool {
 /// 64 levels`, whichever the parser meets first.
 pub fn parse_body(bytes: &[u8]) -> Result<Value, ValidationError> {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) if nesting_depth(&value) > MAX_BODY_NESTING => Err(ValidationError::new(MSG_BODY_TOO_DEEP)),
+        Ok(value) if nesting_depth(&value) > MAX_BODY_NESTING => {
+            Err(ValidationError::new(MSG_BODY_TOO_DEEP))
+        }
         Ok(value) => Ok(value),
         // serde_json stops at 128 levels, so everything before that point was well-formed and
         // already deeper than 64.
@@ -309,13 +323,20 @@ mod tests {
     }
 
     fn with(mut event: Value, pointer: &str, value: Value) -> Value {
-        *event.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+        *event
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer}")) = value;
         event
     }
 
     fn without(mut event: Value, pointer: &str) -> Value {
         let (parent, key) = pointer.rsplit_once('/').unwrap();
-        event.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+        event
+            .pointer_mut(parent)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove(key);
         event
     }
 
@@ -361,12 +382,28 @@ mod tests {
             json!(" 550e8400-e29b-41d4-a716-446655440000"),
             json!("urn:uuid:550e8400-e29b-41d4-a716-446655440000"),
         ] {
-            assert_eq!(error_of(with(valid(), "/eventHeader/uuid", value.clone())), MSG_UUID, "{value}");
+            assert_eq!(
+                error_of(with(valid(), "/eventHeader/uuid", value.clone())),
+                MSG_UUID,
+                "{value}"
+            );
         }
         // Any version, any case; the response spells it in lower case.
-        let upper = with(valid(), "/eventHeader/uuid", json!("550E8400-E29B-41D4-A716-446655440000"));
-        assert_eq!(validate_event(upper).unwrap().uuid_text(), "550e8400-e29b-41d4-a716-446655440000");
-        assert!(validate_event(with(valid(), "/eventHeader/uuid", json!("00000000-0000-0000-0000-000000000000"))).is_ok());
+        let upper = with(
+            valid(),
+            "/eventHeader/uuid",
+            json!("550E8400-E29B-41D4-A716-446655440000"),
+        );
+        assert_eq!(
+            validate_event(upper).unwrap().uuid_text(),
+            "550e8400-e29b-41d4-a716-446655440000"
+        );
+        assert!(validate_event(with(
+            valid(),
+            "/eventHeader/uuid",
+            json!("00000000-0000-0000-0000-000000000000")
+        ))
+        .is_ok());
     }
 
     #[test]
@@ -389,17 +426,28 @@ mod tests {
             assert!(absent.document["eventHeader"].get(field).is_none());
             for value in [json!(null), json!("")] {
                 let event = validate_event(with(valid(), &pointer, value)).unwrap();
-                assert!(event.document["eventHeader"].get(field).is_none(), "{field} left in document");
+                assert!(
+                    event.document["eventHeader"].get(field).is_none(),
+                    "{field} left in document"
+                );
             }
         }
-        let event = validate_event(with(with(valid(), "/eventHeader/createdDate", json!(null)), "/eventHeader/savedDate", json!(""))).unwrap();
+        let event = validate_event(with(
+            with(valid(), "/eventHeader/createdDate", json!(null)),
+            "/eventHeader/savedDate",
+            json!(""),
+        ))
+        .unwrap();
         assert_eq!(event.created_date, None);
         assert_eq!(event.saved_date, None);
     }
 
     #[test]
     fn dates_must_be_rfc3339() {
-        for (field, message) in [("createdDate", MSG_CREATED_DATE), ("savedDate", MSG_SAVED_DATE)] {
+        for (field, message) in [
+            ("createdDate", MSG_CREATED_DATE),
+            ("savedDate", MSG_SAVED_DATE),
+        ] {
             let pointer = format!("/eventHeader/{field}");
             for value in [
                 json!("2024-01-15"),
@@ -410,10 +458,22 @@ mod tests {
                 json!(true),
                 json!({}),
             ] {
-                assert_eq!(error_of(with(valid(), &pointer, value.clone())), message, "{value}");
+                assert_eq!(
+                    error_of(with(valid(), &pointer, value.clone())),
+                    message,
+                    "{value}"
+                );
             }
-            let kept = validate_event(with(valid(), &pointer, json!("2024-01-15T10:30:00.123+05:30"))).unwrap();
-            assert_eq!(kept.document["eventHeader"][field], json!("2024-01-15T10:30:00.123+05:30"));
+            let kept = validate_event(with(
+                valid(),
+                &pointer,
+                json!("2024-01-15T10:30:00.123+05:30"),
+            ))
+            .unwrap();
+            assert_eq!(
+                kept.document["eventHeader"][field],
+                json!("2024-01-15T10:30:00.123+05:30")
+            );
         }
     }
 
@@ -421,67 +481,182 @@ mod tests {
     fn body_must_be_an_object_and_entities_1_to_100() {
         assert_eq!(error_of(without(valid(), "/eventBody")), MSG_BODY);
         assert_eq!(error_of(with(valid(), "/eventBody", json!([]))), MSG_BODY);
-        assert_eq!(error_of(without(valid(), "/eventBody/entities")), MSG_ENTITIES);
+        assert_eq!(
+            error_of(without(valid(), "/eventBody/entities")),
+            MSG_ENTITIES
+        );
         for value in [json!([]), json!({}), json!(null), json!("e")] {
-            assert_eq!(error_of(with(valid(), "/eventBody/entities", value)), MSG_ENTITIES);
+            assert_eq!(
+                error_of(with(valid(), "/eventBody/entities", value)),
+                MSG_ENTITIES
+            );
         }
         let one = valid()["eventBody"]["entities"][0].clone();
         let hundred = Value::Array(vec![one.clone(); 100]);
-        assert_eq!(validate_event(with(valid(), "/eventBody/entities", hundred)).unwrap().entity_count(), 100);
+        assert_eq!(
+            validate_event(with(valid(), "/eventBody/entities", hundred))
+                .unwrap()
+                .entity_count(),
+            100
+        );
         let too_many = Value::Array(vec![one; 101]);
-        assert_eq!(error_of(with(valid(), "/eventBody/entities", too_many)), MSG_ENTITIES);
+        assert_eq!(
+            error_of(with(valid(), "/eventBody/entities", too_many)),
+            MSG_ENTITIES
+        );
     }
 
     #[test]
     fn entity_rules_name_the_index() {
         let good = valid()["eventBody"]["entities"][0].clone();
         let entities = json!([good.clone(), good.clone(), "x"]);
-        assert_eq!(error_of(with(valid(), "/eventBody/entities", entities)), "eventBody.entities[2] must be an object");
+        assert_eq!(
+            error_of(with(valid(), "/eventBody/entities", entities)),
+            "eventBody.entities[2] must be an object"
+        );
 
         let type_message = "eventBody.entities[0].entityType must be a name: a letter, then letters or digits, at most 64 characters";
-        for value in [json!(""), json!("1Loan"), json!("Loan-Payment"), json!("Lo an"), json!("Løan"), json!(null), json!(7), json!("A".repeat(65))] {
-            assert_eq!(error_of(with(valid(), &format!("{}/entityType", entity(0)), value.clone())), type_message, "{value}");
+        for value in [
+            json!(""),
+            json!("1Loan"),
+            json!("Loan-Payment"),
+            json!("Lo an"),
+            json!("Løan"),
+            json!(null),
+            json!(7),
+            json!("A".repeat(65)),
+        ] {
+            assert_eq!(
+                error_of(with(
+                    valid(),
+                    &format!("{}/entityType", entity(0)),
+                    value.clone()
+                )),
+                type_message,
+                "{value}"
+            );
         }
-        assert_eq!(error_of(without(valid(), &format!("{}/entityType", entity(0)))), type_message);
-        for value in [json!("A"), json!("ServiceRecord"), json!("Car2"), json!(format!("a{}", "9".repeat(63)))] {
-            assert!(validate_event(with(valid(), &format!("{}/entityType", entity(0)), value.clone())).is_ok(), "{value}");
+        assert_eq!(
+            error_of(without(valid(), &format!("{}/entityType", entity(0)))),
+            type_message
+        );
+        for value in [
+            json!("A"),
+            json!("ServiceRecord"),
+            json!("Car2"),
+            json!(format!("a{}", "9".repeat(63))),
+        ] {
+            assert!(
+                validate_event(with(
+                    valid(),
+                    &format!("{}/entityType", entity(0)),
+                    value.clone()
+                ))
+                .is_ok(),
+                "{value}"
+            );
         }
 
-        let id_message = "eventBody.entities[0].entityId must be a non-empty string of at most 255 characters";
-        for value in [json!(""), json!(null), json!(12), json!("x".repeat(256)), json!("é".repeat(256))] {
-            assert_eq!(error_of(with(valid(), &format!("{}/entityId", entity(0)), value)), id_message);
+        let id_message =
+            "eventBody.entities[0].entityId must be a non-empty string of at most 255 characters";
+        for value in [
+            json!(""),
+            json!(null),
+            json!(12),
+            json!("x".repeat(256)),
+            json!("é".repeat(256)),
+        ] {
+            assert_eq!(
+                error_of(with(valid(), &format!("{}/entityId", entity(0)), value)),
+                id_message
+            );
         }
         // 255 code points, whatever their UTF-8 length.
-        for value in [json!("x".repeat(255)), json!("é".repeat(255)), json!("😀".repeat(255))] {
-            assert!(validate_event(with(valid(), &format!("{}/entityId", entity(0)), value)).is_ok());
+        for value in [
+            json!("x".repeat(255)),
+            json!("é".repeat(255)),
+            json!("😀".repeat(255)),
+        ] {
+            assert!(
+                validate_event(with(valid(), &format!("{}/entityId", entity(0)), value)).is_ok()
+            );
         }
 
         let attributes_message = "eventBody.entities[0].updatedAttributes must be a JSON object";
-        assert_eq!(error_of(without(valid(), &format!("{}/updatedAttributes", entity(0)))), attributes_message);
+        assert_eq!(
+            error_of(without(
+                valid(),
+                &format!("{}/updatedAttributes", entity(0))
+            )),
+            attributes_message
+        );
         for value in [json!(null), json!([]), json!("{}"), json!(1)] {
-            assert_eq!(error_of(with(valid(), &format!("{}/updatedAttributes", entity(0)), value)), attributes_message);
+            assert_eq!(
+                error_of(with(
+                    valid(),
+                    &format!("{}/updatedAttributes", entity(0)),
+                    value
+                )),
+                attributes_message
+            );
         }
-        assert!(validate_event(with(valid(), &format!("{}/updatedAttributes", entity(0)), json!({}))).is_ok());
+        assert!(validate_event(with(
+            valid(),
+            &format!("{}/updatedAttributes", entity(0)),
+            json!({})
+        ))
+        .is_ok());
     }
 
     #[test]
     fn rules_apply_in_contract_order() {
         // Header before body, uuid before name, entity fields type, id, attributes; index order.
-        let event = with(with(valid(), "/eventHeader/eventName", json!("")), "/eventBody", json!(null));
+        let event = with(
+            with(valid(), "/eventHeader/eventName", json!("")),
+            "/eventBody",
+            json!(null),
+        );
         assert_eq!(error_of(event), MSG_EVENT_NAME);
-        let event = with(with(valid(), "/eventHeader/uuid", json!("x")), "/eventHeader/eventName", json!(""));
+        let event = with(
+            with(valid(), "/eventHeader/uuid", json!("x")),
+            "/eventHeader/eventName",
+            json!(""),
+        );
         assert_eq!(error_of(event), MSG_UUID);
-        let event = with(with(valid(), "/eventHeader/createdDate", json!("x")), "/eventHeader/savedDate", json!("y"));
+        let event = with(
+            with(valid(), "/eventHeader/createdDate", json!("x")),
+            "/eventHeader/savedDate",
+            json!("y"),
+        );
         assert_eq!(error_of(event), MSG_CREATED_DATE);
-        let event = with(valid(), &entity(0), json!({"entityId": "", "updatedAttributes": 1}));
+        let event = with(
+            valid(),
+            &entity(0),
+            json!({"entityId": "", "updatedAttributes": 1}),
+        );
         assert!(error_of(event).contains("entityType"));
-        let event = with(valid(), &entity(0), json!({"entityType": "Car", "entityId": "", "updatedAttributes": 1}));
+        let event = with(
+            valid(),
+            &entity(0),
+            json!({"entityType": "Car", "entityId": "", "updatedAttributes": 1}),
+        );
         assert!(error_of(event).contains("entityId"));
         let bad = json!({"entityType": "Car", "entityId": "c", "updatedAttributes": 1});
-        let event = with(valid(), "/eventBody/entities", json!([valid()["eventBody"]["entities"][0].clone(), bad.clone(), {"entityType": ""}]));
-        assert_eq!(error_of(event), "eventBody.entities[1].updatedAttributes must be a JSON object");
+        let event = with(
+            valid(),
+            "/eventBody/entities",
+            json!([valid()["eventBody"]["entities"][0].clone(), bad.clone(), {"entityType": ""}]),
+        );
+        assert_eq!(
+            error_of(event),
+            "eventBody.entities[1].updatedAttributes must be a JSON object"
+        );
         // NUL is the last rule.
-        let event = with(with(valid(), "/eventHeader/eventName", json!("a\u{0}")), "/eventBody/entities", json!([]));
+        let event = with(
+            with(valid(), "/eventHeader/eventName", json!("a\u{0}")),
+            "/eventBody/entities",
+            json!([]),
+        );
         assert_eq!(error_of(event), MSG_ENTITIES);
     }
 
@@ -490,13 +665,32 @@ mod tests {
         let cases = [
             with(valid(), "/eventHeader/eventName", json!("a\u{0}b")),
             with(valid(), "/eventHeader/eventType", json!("\u{0}")),
-            with(valid(), &format!("{}/entityId", entity(0)), json!("loan\u{0}")),
-            with(valid(), &format!("{}/updatedAttributes", entity(0)), json!({"k\u{0}": 1})),
-            with(valid(), &format!("{}/updatedAttributes", entity(0)), json!({"k": "v\u{0}"})),
-            with(valid(), &format!("{}/updatedAttributes", entity(0)), json!({"k": {"deep": ["x", "\u{0}"]}})),
+            with(
+                valid(),
+                &format!("{}/entityId", entity(0)),
+                json!("loan\u{0}"),
+            ),
+            with(
+                valid(),
+                &format!("{}/updatedAttributes", entity(0)),
+                json!({"k\u{0}": 1}),
+            ),
+            with(
+                valid(),
+                &format!("{}/updatedAttributes", entity(0)),
+                json!({"k": "v\u{0}"}),
+            ),
+            with(
+                valid(),
+                &format!("{}/updatedAttributes", entity(0)),
+                json!({"k": {"deep": ["x", "\u{0}"]}}),
+            ),
             {
                 let mut event = valid();
-                event["eventHeader"].as_object_mut().unwrap().insert("extra".into(), json!("unknown\u{0}"));
+                event["eventHeader"]
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("extra".into(), json!("unknown\u{0}"));
                 event
             },
         ];
@@ -505,7 +699,12 @@ mod tests {
         }
         // The escaped text "\\u0000" is six ordinary characters, not NUL.
         let escaped: Value = serde_json::from_str(r#"{"k": "\\u0000"}"#).unwrap();
-        assert!(validate_event(with(valid(), &format!("{}/updatedAttributes", entity(0)), escaped)).is_ok());
+        assert!(validate_event(with(
+            valid(),
+            &format!("{}/updatedAttributes", entity(0)),
+            escaped
+        ))
+        .is_ok());
     }
 
     #[test]
@@ -546,7 +745,13 @@ mod tests {
         let order: Vec<(String, String, String)> = event
             .entities_in_lock_order()
             .iter()
-            .map(|e| (e.entity_type.into(), e.entity_id.into(), e.attributes.to_string()))
+            .map(|e| {
+                (
+                    e.entity_type.into(),
+                    e.entity_id.into(),
+                    e.attributes.to_string(),
+                )
+            })
             .collect();
         let expected = [
             ("Car", "10", "{}"),
@@ -555,7 +760,10 @@ mod tests {
             ("Loan", "2", r#"{"v":1}"#),
             ("Loan", "2", r#"{"v":2}"#),
         ];
-        assert_eq!(order, expected.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
+        assert_eq!(
+            order,
+            expected.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        );
         // The document keeps request order.
         let ids: Vec<&str> = event.entities().iter().map(|e| e.entity_id).collect();
         assert_eq!(ids, ["2", "9", "10", "2", "10"]);
@@ -582,12 +790,21 @@ mod tests {
             ("'a'", json!("'a'")),
         ];
         for (text, expected) in cases {
-            assert_eq!(attribute_from_text(text.to_string()), Ok(expected), "{text:?}");
+            assert_eq!(
+                attribute_from_text(text.to_string()),
+                Ok(expected),
+                "{text:?}"
+            );
         }
         // Numbers keep their digits (serde_json writes an exponent marker in lower case).
-        assert_eq!(attribute_from_text("24439.750".into()).unwrap().to_string(), "24439.750");
         assert_eq!(
-            attribute_from_text("123456789012345678901234567890".into()).unwrap().to_string(),
+            attribute_from_text("24439.750".into()).unwrap().to_string(),
+            "24439.750"
+        );
+        assert_eq!(
+            attribute_from_text("123456789012345678901234567890".into())
+                .unwrap()
+                .to_string(),
             "123456789012345678901234567890"
         );
     }
@@ -598,10 +815,17 @@ mod tests {
 
     #[test]
     fn grpc_attribute_json_nests_at_most_59_levels() {
-        assert_eq!(nesting_depth(&attribute_from_text(nested_text(59)).unwrap()), 59);
+        assert_eq!(
+            nesting_depth(&attribute_from_text(nested_text(59)).unwrap()),
+            59
+        );
         for levels in [60, 128, 129, 5000] {
             let text = nested_text(levels);
-            assert_eq!(attribute_from_text(text.clone()), Err(TooDeep(text)), "{levels}");
+            assert_eq!(
+                attribute_from_text(text.clone()),
+                Err(TooDeep(text)),
+                "{levels}"
+            );
         }
         // Not JSON at all, however many brackets: a string.
         assert_eq!(attribute_from_text("[[[x".into()), Ok(json!("[[[x")));
@@ -612,16 +836,34 @@ mod tests {
         let body = |levels: usize| nested_text(levels).into_bytes();
         assert!(parse_body(&body(64)).is_ok());
         for levels in [65, 127, 128, 129, 200_000] {
-            assert_eq!(parse_body(&body(levels)).unwrap_err().0, MSG_BODY_TOO_DEEP, "{levels}");
+            assert_eq!(
+                parse_body(&body(levels)).unwrap_err().0,
+                MSG_BODY_TOO_DEEP,
+                "{levels}"
+            );
         }
         let object = format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65));
-        assert_eq!(parse_body(object.as_bytes()).unwrap_err().0, MSG_BODY_TOO_DEEP);
+        assert_eq!(
+            parse_body(object.as_bytes()).unwrap_err().0,
+            MSG_BODY_TOO_DEEP
+        );
     }
 
     #[test]
     fn rest_bodies_must_be_json_in_utf8() {
-        for body in [&b""[..], b"{", b"{'a': 1}", b"{} x", b"{\"a\": \"\xff\xfe\"}", b"[1,]"] {
-            assert_eq!(parse_body(body).unwrap_err().0, MSG_MALFORMED_JSON, "{body:?}");
+        for body in [
+            &b""[..],
+            b"{",
+            b"{'a': 1}",
+            b"{} x",
+            b"{\"a\": \"\xff\xfe\"}",
+            b"[1,]",
+        ] {
+            assert_eq!(
+                parse_body(body).unwrap_err().0,
+                MSG_MALFORMED_JSON,
+                "{body:?}"
+            );
         }
         assert_eq!(nesting_depth(&parse_body(b"[1, {\"a\": []}]").unwrap()), 3);
         assert_eq!(nesting_depth(&json!(1)), 0);

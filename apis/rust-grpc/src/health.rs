@@ -38,12 +38,17 @@ impl DatabaseHealth {
 }
 
 fn response(status: ServingStatus) -> HealthCheckResponse {
-    HealthCheckResponse { status: status as i32 }
+    HealthCheckResponse {
+        status: status as i32,
+    }
 }
 
 #[tonic::async_trait]
 impl Health for DatabaseHealth {
-    async fn check(&self, request: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
         if !is_known(&request.get_ref().service) {
             return Err(Status::not_found("unknown service"));
         }
@@ -52,14 +57,21 @@ impl Health for DatabaseHealth {
 
     type WatchStream = ReceiverStream<Result<HealthCheckResponse, Status>>;
 
-    async fn watch(&self, request: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let (sender, receiver) = mpsc::channel(1);
         let known = is_known(&request.get_ref().service);
-        let health = DatabaseHealth { repository: self.repository.clone() };
+        let health = DatabaseHealth {
+            repository: self.repository.clone(),
+        };
         tokio::spawn(async move {
             if !known {
                 // The protocol keeps the call open for an unknown service; it stays unknown here.
-                let _ = sender.send(Ok(response(ServingStatus::ServiceUnknown))).await;
+                let _ = sender
+                    .send(Ok(response(ServingStatus::ServiceUnknown)))
+                    .await;
                 sender.closed().await;
                 return;
             }

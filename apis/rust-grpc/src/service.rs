@@ -21,7 +21,10 @@ pub fn server(repository: Repository, max_message_bytes: usize) -> EventServiceS
 
 #[tonic::async_trait]
 impl EventService for EventApi {
-    async fn process_event(&self, request: Request<EventRequest>) -> Result<Response<EventResponse>, Status> {
+    async fn process_event(
+        &self,
+        request: Request<EventRequest>,
+    ) -> Result<Response<EventResponse>, Status> {
         let (json, too_deep) = request_to_json(request.into_inner());
         let event = validate_event(json).map_err(|error| Status::invalid_argument(error.0))?;
         // The last rule, after every rule validate_event applies.
@@ -32,18 +35,31 @@ impl EventService for EventApi {
         let duplicate = outcome == StoreOutcome::Duplicate;
         Ok(Response::new(EventResponse {
             success: true,
-            message: if duplicate { "duplicate event ignored" } else { "event processed" }.to_string(),
+            message: if duplicate {
+                "duplicate event ignored"
+            } else {
+                "event processed"
+            }
+            .to_string(),
             event_uuid: event.uuid_text(),
             entity_count: event.entity_count() as i32,
             duplicate,
         }))
     }
 
-    async fn health_check(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
+    async fn health_check(
+        &self,
+        _request: Request<HealthRequest>,
+    ) -> Result<Response<HealthResponse>, Status> {
         let healthy = self.repository.is_healthy().await;
         Ok(Response::new(HealthResponse {
             healthy,
-            message: if healthy { "healthy" } else { "database unavailable" }.to_string(),
+            message: if healthy {
+                "healthy"
+            } else {
+                "database unavailable"
+            }
+            .to_string(),
         }))
     }
 }
@@ -110,10 +126,14 @@ pub fn resource_exhausted_layer() -> tower::util::MapResponseLayer<
     tower::util::MapResponseLayer::new(rewrite_out_of_range)
 }
 
-fn rewrite_out_of_range(mut response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+fn rewrite_out_of_range(
+    mut response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
     let out_of_range = http::HeaderValue::from_static("11");
     if response.headers().get("grpc-status") == Some(&out_of_range) {
-        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
+        response
+            .headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("8"));
     }
     response
 }

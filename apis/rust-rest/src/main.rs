@@ -24,7 +24,10 @@ async fn main() -> ExitCode {
     tracing::info!(?config, "starting");
 
     let repository = Repository::connect_lazy(config.database.clone(), config.pool_max);
-    let app = routes::router(routes::AppState::new(repository.clone(), config.max_body_bytes));
+    let app = routes::router(routes::AppState::new(
+        repository.clone(),
+        config.max_body_bytes,
+    ));
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
@@ -38,7 +41,9 @@ async fn main() -> ExitCode {
         let _ = tcp.set_nodelay(true);
     });
 
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown::signal()).await;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown::signal())
+        .await;
     repository.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,

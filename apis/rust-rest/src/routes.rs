@@ -15,7 +15,9 @@ use rust_common::{parse_body, validate_event, Repository, StoreError, StoreOutco
 use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::error::{json_response, ApiError, MSG_METHOD_NOT_ALLOWED, MSG_NOT_FOUND, MSG_UNSUPPORTED_MEDIA_TYPE};
+use crate::error::{
+    json_response, ApiError, MSG_METHOD_NOT_ALLOWED, MSG_NOT_FOUND, MSG_UNSUPPORTED_MEDIA_TYPE,
+};
 
 pub const MAX_BATCH: usize = 1000;
 const MSG_BATCH: &str = "request body must be a JSON array of 1 to 1000 events";
@@ -30,22 +32,40 @@ struct Inner {
 
 impl AppState {
     pub fn new(repository: Repository, max_body_bytes: usize) -> Self {
-        AppState(Arc::new(Inner { repository, max_body_bytes }))
+        AppState(Arc::new(Inner {
+            repository,
+            max_body_bytes,
+        }))
     }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/events", post(create_event).fallback(method_not_allowed))
-        .route("/api/v1/events/bulk", post(create_events).fallback(method_not_allowed))
-        .route("/api/v1/events/health", get(health).fallback(method_not_allowed))
+        .route(
+            "/api/v1/events",
+            post(create_event).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/events/bulk",
+            post(create_events).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/events/health",
+            get(health).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(state)
         // A panic is a bug, but the client still gets the contract's 500, not a dropped connection.
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().into_response()
+        }))
 }
 
-async fn create_event(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = read_json_body(&state, &headers, body).await?;
     let value = parse_body(&bytes)?;
     let event = validate_event(value)?;
@@ -61,7 +81,11 @@ async fn create_event(State(state): State<AppState>, headers: HeaderMap, body: B
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn create_events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let bytes = read_json_body(&state, &headers, body).await?;
     let items = match parse_body(&bytes)? {
@@ -130,9 +154,16 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
 }
 
 /// The content type is checked before the body is read, and the size while it is read.
-async fn read_json_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+async fn read_json_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, ApiError> {
     if !is_json_content_type(headers) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, MSG_UNSUPPORTED_MEDIA_TYPE));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            MSG_UNSUPPORTED_MEDIA_TYPE,
+        ));
     }
     let max = state.0.max_body_bytes;
     let declared = headers

@@ -16,7 +16,9 @@ fn api() -> EventApi {
         (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".to_string())
     })
     .unwrap();
-    EventApi { repository: Repository::connect_lazy(config.database, 1) }
+    EventApi {
+        repository: Repository::connect_lazy(config.database, 1),
+    }
 }
 
 fn request() -> EventRequest {
@@ -46,7 +48,10 @@ fn request() -> EventRequest {
 }
 
 async fn invalid_argument(request: EventRequest) -> String {
-    let status = api().process_event(Request::new(request)).await.expect_err("should be refused");
+    let status = api()
+        .process_event(Request::new(request))
+        .await
+        .expect_err("should be refused");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     status.message().to_string()
 }
@@ -69,7 +74,9 @@ fn the_document_matches_what_rest_would_store() {
     .unwrap();
     assert_eq!(event.document, expected);
     // Digits survive: no float round trip.
-    assert!(serde_json::to_string(&event.document).unwrap().contains("24439.750"));
+    assert!(serde_json::to_string(&event.document)
+        .unwrap()
+        .contains("24439.750"));
     assert_eq!(event.saved_date, None);
     assert_eq!(event.uuid_text(), "550e8400-e29b-41d4-a716-446655440000");
 }
@@ -78,26 +85,41 @@ fn the_document_matches_what_rest_would_store() {
 async fn unset_messages_are_absent_objects() {
     let mut no_header = request();
     no_header.event_header = None;
-    assert_eq!(invalid_argument(no_header).await, "eventHeader must be an object");
+    assert_eq!(
+        invalid_argument(no_header).await,
+        "eventHeader must be an object"
+    );
 
     let mut no_body = request();
     no_body.event_body = None;
-    assert_eq!(invalid_argument(no_body).await, "eventBody must be an object");
+    assert_eq!(
+        invalid_argument(no_body).await,
+        "eventBody must be an object"
+    );
 
     let mut no_entities = request();
     no_entities.event_body = Some(EventBody { entities: vec![] });
-    assert_eq!(invalid_argument(no_entities).await, "eventBody.entities must be an array of 1 to 100 entities");
+    assert_eq!(
+        invalid_argument(no_entities).await,
+        "eventBody.entities must be an array of 1 to 100 entities"
+    );
 }
 
 #[tokio::test]
 async fn validation_messages_are_the_contract_ones() {
     let mut bad_uuid = request();
     bad_uuid.event_header.as_mut().unwrap().uuid = String::new();
-    assert_eq!(invalid_argument(bad_uuid).await, "eventHeader.uuid must be a UUID");
+    assert_eq!(
+        invalid_argument(bad_uuid).await,
+        "eventHeader.uuid must be a UUID"
+    );
 
     let mut bad_date = request();
     bad_date.event_header.as_mut().unwrap().saved_date = "yesterday".into();
-    assert_eq!(invalid_argument(bad_date).await, "eventHeader.savedDate must be an RFC 3339 date-time");
+    assert_eq!(
+        invalid_argument(bad_date).await,
+        "eventHeader.savedDate must be an RFC 3339 date-time"
+    );
 
     let mut bad_type = request();
     bad_type.event_body.as_mut().unwrap().entities[0].entity_type = String::new();
@@ -107,32 +129,57 @@ async fn validation_messages_are_the_contract_ones() {
     );
 
     let mut nul = request();
-    nul.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("k".into(), "a\u{0}".into());
-    assert_eq!(invalid_argument(nul).await, "event must not contain the NUL character (U+0000)");
+    nul.event_body.as_mut().unwrap().entities[0]
+        .updated_attributes
+        .insert("k".into(), "a\u{0}".into());
+    assert_eq!(
+        invalid_argument(nul).await,
+        "event must not contain the NUL character (U+0000)"
+    );
 
     let mut escaped_nul = request();
-    escaped_nul.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("k".into(), r#""\u0000""#.into());
-    assert_eq!(invalid_argument(escaped_nul).await, "event must not contain the NUL character (U+0000)");
+    escaped_nul.event_body.as_mut().unwrap().entities[0]
+        .updated_attributes
+        .insert("k".into(), r#""\u0000""#.into());
+    assert_eq!(
+        invalid_argument(escaped_nul).await,
+        "event must not contain the NUL character (U+0000)"
+    );
 }
 
 #[tokio::test]
 async fn attribute_json_nesting_is_the_last_rule() {
     let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
     let mut too_deep = request();
-    too_deep.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(60));
-    assert_eq!(invalid_argument(too_deep.clone()).await, "event nests deeper than 64 levels");
+    too_deep.event_body.as_mut().unwrap().entities[0]
+        .updated_attributes
+        .insert("deep".into(), deep(60));
+    assert_eq!(
+        invalid_argument(too_deep.clone()).await,
+        "event nests deeper than 64 levels"
+    );
 
     let mut very_deep = request();
-    very_deep.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(100_000));
-    assert_eq!(invalid_argument(very_deep).await, "event nests deeper than 64 levels");
+    very_deep.event_body.as_mut().unwrap().entities[0]
+        .updated_attributes
+        .insert("deep".into(), deep(100_000));
+    assert_eq!(
+        invalid_argument(very_deep).await,
+        "event nests deeper than 64 levels"
+    );
 
     // An earlier broken rule wins.
     too_deep.event_header.as_mut().unwrap().event_name = String::new();
-    assert_eq!(invalid_argument(too_deep).await, "eventHeader.eventName must be a non-empty string");
+    assert_eq!(
+        invalid_argument(too_deep).await,
+        "eventHeader.eventName must be a non-empty string"
+    );
 
     let (json, flagged) = request_to_json({
         let mut ok = request();
-        ok.event_body.as_mut().unwrap().entities[0].updated_attributes.insert("deep".into(), deep(59));
+        ok.event_body.as_mut().unwrap().entities[0]
+            .updated_attributes
+            .insert("deep".into(), deep(59));
         ok
     });
     assert!(!flagged);
@@ -141,7 +188,12 @@ async fn attribute_json_nesting_is_the_last_rule() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_reported_as_unhealthy() {
-    let response = api().health_check(Request::new(HealthRequest { service: String::new() })).await.unwrap();
+    let response = api()
+        .health_check(Request::new(HealthRequest {
+            service: String::new(),
+        }))
+        .await
+        .unwrap();
     let response = response.into_inner();
     assert!(!response.healthy);
     assert_eq!(response.message, "database unavailable");
@@ -149,12 +201,16 @@ async fn an_unreachable_database_is_reported_as_unhealthy() {
 
 #[test]
 fn the_size_limit_answers_resource_exhausted() {
-    let too_large = tonic::Status::out_of_range("Error, decoded message length too large").into_http::<tonic::body::Body>();
+    let too_large = tonic::Status::out_of_range("Error, decoded message length too large")
+        .into_http::<tonic::body::Body>();
     let rewritten = rewrite_out_of_range(too_large);
     assert_eq!(rewritten.headers()["grpc-status"], "8");
 
     let other = tonic::Status::invalid_argument("x").into_http::<tonic::body::Body>();
     assert_eq!(rewrite_out_of_range(other).headers()["grpc-status"], "3");
     let ok = http::Response::new(tonic::body::Body::empty());
-    assert!(rewrite_out_of_range(ok).headers().get("grpc-status").is_none());
+    assert!(rewrite_out_of_range(ok)
+        .headers()
+        .get("grpc-status")
+        .is_none());
 }

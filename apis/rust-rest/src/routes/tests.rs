@@ -19,15 +19,26 @@ fn app() -> Router {
         (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".to_string())
     })
     .unwrap();
-    router(AppState::new(Repository::connect_lazy(config.database, 1), MAX))
+    router(AppState::new(
+        Repository::connect_lazy(config.database, 1),
+        MAX,
+    ))
 }
 
-async fn call(method: Method, uri: &str, content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, String, Value) {
+async fn call(
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> (StatusCode, String, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);
     }
-    let response = app().oneshot(request.body(body.into()).unwrap()).await.unwrap();
+    let response = app()
+        .oneshot(request.body(body.into()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let content_type = response
         .headers()
@@ -40,7 +51,13 @@ async fn call(method: Method, uri: &str, content_type: Option<&str>, body: impl 
 }
 
 async fn post_json(uri: &str, body: &str) -> (StatusCode, Value) {
-    let (status, _, body) = call(Method::POST, uri, Some("application/json"), body.to_string()).await;
+    let (status, _, body) = call(
+        Method::POST,
+        uri,
+        Some("application/json"),
+        body.to_string(),
+    )
+    .await;
     (status, body)
 }
 
@@ -50,7 +67,12 @@ fn error(status: StatusCode, message: &str) -> Value {
 
 #[tokio::test]
 async fn unknown_path_is_a_json_404() {
-    for uri in ["/", "/api/v1/event", "/api/v1/events/", "/api/v1/events/health/x"] {
+    for uri in [
+        "/",
+        "/api/v1/event",
+        "/api/v1/events/",
+        "/api/v1/events/health/x",
+    ] {
         let (status, content_type, body) = call(Method::GET, uri, None, Body::empty()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(content_type, "application/json");
@@ -67,10 +89,14 @@ async fn wrong_method_is_a_json_405() {
         (Method::GET, "/api/v1/events/bulk"),
         (Method::POST, "/api/v1/events/health"),
     ] {
-        let (status, content_type, body) = call(method.clone(), uri, Some("application/json"), "{}").await;
+        let (status, content_type, body) =
+            call(method.clone(), uri, Some("application/json"), "{}").await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         assert_eq!(content_type, "application/json");
-        assert_eq!(body, error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+        assert_eq!(
+            body,
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        );
     }
 }
 
@@ -78,15 +104,30 @@ async fn wrong_method_is_a_json_405() {
 async fn only_application_json_is_accepted() {
     let message = "unsupported content type: use application/json";
     for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
-        for content_type in [None, Some("text/plain"), Some("application/jsonx"), Some("application/x-www-form-urlencoded"), Some("")] {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/jsonx"),
+            Some("application/x-www-form-urlencoded"),
+            Some(""),
+        ] {
             let (status, _, body) = call(Method::POST, uri, content_type, "{}").await;
-            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+            assert_eq!(
+                status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{content_type:?}"
+            );
             assert_eq!(body, error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message));
         }
     }
     // Parameters and any case are fine: these get as far as validation.
-    for content_type in ["application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"] {
-        let (status, _, body) = call(Method::POST, "/api/v1/events", Some(content_type), "[]").await;
+    for content_type in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/json;charset=UTF-8",
+    ] {
+        let (status, _, body) =
+            call(Method::POST, "/api/v1/events", Some(content_type), "[]").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type}");
         assert_eq!(body["error"], "request body must be a JSON object");
     }
@@ -96,21 +137,37 @@ async fn only_application_json_is_accepted() {
 async fn bodies_over_the_limit_are_413_declared_or_not() {
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX));
     for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
-        let (status, _, body) = call(Method::POST, uri, Some("application/json"), big.clone()).await;
+        let (status, _, body) =
+            call(Method::POST, uri, Some("application/json"), big.clone()).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(body, error(StatusCode::PAYLOAD_TOO_LARGE, "request body exceeds 4096 bytes"));
+        assert_eq!(
+            body,
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body exceeds 4096 bytes"
+            )
+        );
 
         let request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::CONTENT_LENGTH, (MAX + 1).to_string())
             .body(Body::from("x".repeat(MAX + 1)))
             .unwrap();
-        assert_eq!(app().oneshot(request).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            app().oneshot(request).await.unwrap().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
     // Exactly the limit is allowed (and then judged as JSON).
     let exact = format!("[{}]", " ".repeat(MAX - 2));
     let (status, body) = post_json("/api/v1/events", &exact).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("request body must be a JSON object")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("request body must be a JSON object")
+        )
+    );
     // The content type is judged first.
     let (status, _, _) = call(Method::POST, "/api/v1/events", Some("text/plain"), big).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -119,7 +176,16 @@ async fn bodies_over_the_limit_are_413_declared_or_not() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
-        for text in ["", "{", "{\"a\":1,}", "[1] 2", "nul", "{\"a\": 01}", "\u{feff}{}", "{\"a\": \"\\ud800\"}"] {
+        for text in [
+            "",
+            "{",
+            "{\"a\":1,}",
+            "[1] 2",
+            "nul",
+            "{\"a\": 01}",
+            "\u{feff}{}",
+            "{\"a\": \"\\ud800\"}",
+        ] {
             let (status, body) = post_json(uri, text).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{text:?}");
             assert_eq!(body, error(StatusCode::BAD_REQUEST, "malformed JSON"));
@@ -133,7 +199,13 @@ async fn deep_bodies_are_400_and_the_server_survives() {
     for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
         let (status, body) = post_json(uri, &deep).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, error(StatusCode::BAD_REQUEST, "request body nests deeper than 64 levels"));
+        assert_eq!(
+            body,
+            error(
+                StatusCode::BAD_REQUEST,
+                "request body nests deeper than 64 levels"
+            )
+        );
     }
 }
 
@@ -141,7 +213,10 @@ async fn deep_bodies_are_400_and_the_server_survives() {
 async fn validation_errors_are_400_with_the_rule_message() {
     let (status, body) = post_json("/api/v1/events", r#"{"eventHeader": {"uuid": "nope"}}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, error(StatusCode::BAD_REQUEST, "eventHeader.uuid must be a UUID"));
+    assert_eq!(
+        body,
+        error(StatusCode::BAD_REQUEST, "eventHeader.uuid must be a UUID")
+    );
 }
 
 #[tokio::test]
@@ -157,11 +232,22 @@ async fn bulk_must_be_an_array_of_1_to_1000() {
 
 #[tokio::test]
 async fn bulk_reports_each_invalid_item() {
-    let (status, body) = post_json("/api/v1/events/bulk", r#"[1, {}, {"eventHeader": {"uuid": "x"}}]"#).await;
+    let (status, body) = post_json(
+        "/api/v1/events/bulk",
+        r#"[1, {}, {"eventHeader": {"uuid": "x"}}]"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["success"], false);
     assert_eq!(body["message"], "batch processed");
-    assert_eq!((body["processedCount"].as_u64(), body["duplicateCount"].as_u64(), body["failedCount"].as_u64()), (Some(0), Some(0), Some(3)));
+    assert_eq!(
+        (
+            body["processedCount"].as_u64(),
+            body["duplicateCount"].as_u64(),
+            body["failedCount"].as_u64()
+        ),
+        (Some(0), Some(0), Some(3))
+    );
     assert_eq!(
         body["errors"],
         json!([
@@ -177,8 +263,12 @@ async fn bulk_reports_each_invalid_item() {
 
 #[tokio::test]
 async fn health_is_503_while_the_database_is_unreachable() {
-    let (status, content_type, body) = call(Method::GET, "/api/v1/events/health", None, Body::empty()).await;
+    let (status, content_type, body) =
+        call(Method::GET, "/api/v1/events/health", None, Body::empty()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(content_type, "application/json");
-    assert_eq!(body, error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable"));
+    assert_eq!(
+        body,
+        error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    );
 }

@@ -10,8 +10,8 @@ import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Sorts a failure of the data path into "database unavailable" (503 / UNAVAILABLE) or "internal"
- * (500 / INTERNAL).
+ * Sorts a failure of the data path into "a value the database cannot store" (400 / INVALID_ARGUMENT),
+ * "database unavailable" (503 / UNAVAILABLE) or "internal" (500 / INTERNAL).
  */
 public final class DatabaseErrors {
 
@@ -25,6 +25,9 @@ public final class DatabaseErrors {
      * errors count; JSON errors, though Jackson's are IOExceptions too, do not.
      */
     public static boolean isUnavailable(Throwable error) {
+        if (isUnstorable(error)) {
+            return false; // r2dbc-postgresql reports class 22 as a "non-transient resource" failure
+        }
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof R2dbcNonTransientResourceException
                     || t instanceof R2dbcTransientResourceException
@@ -39,6 +42,21 @@ public final class DatabaseErrors {
             }
             if (t.getClass().getName().startsWith("reactor.pool.")) {
                 // reactor-pool's own failures: acquire timeout, pool shut down, too many pending acquires
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The database rejected a value of a valid event as data: SQLSTATE class 22 (data exception, e.g. a
+     * number beyond numeric's range) or 54 (program limit exceeded). The client's input, not a failure:
+     * 400 / INVALID_ARGUMENT "event contains a value the database cannot store".
+     */
+    public static boolean isUnstorable(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null
+                    && (r2dbc.getSqlState().startsWith("22") || r2dbc.getSqlState().startsWith("54"))) {
                 return true;
             }
         }

@@ -26,8 +26,15 @@ public final class Json {
     private Json() {
     }
 
-    /** Parses one complete JSON text; anything else (empty, trailing data, bad UTF-8) is malformed. */
+    /**
+     * Parses one complete JSON text; anything else (empty, trailing data, bad UTF-8) is malformed. A
+     * well-formed body nesting deeper than {@link JsonNesting#MAX_NESTING} levels is too deep; that is
+     * decided before the tree is built.
+     */
     public static JsonNode parse(byte[] body) {
+        if (JsonNesting.nestsDeeper(body, JsonNesting.MAX_NESTING)) {
+            throw new ValidationException(JsonNesting.scan(body).valid() ? Messages.BODY_TOO_DEEP : Messages.MALFORMED_JSON);
+        }
         try {
             JsonNode node = MAPPER.readTree(body);
             if (node == null || node.isMissingNode()) {

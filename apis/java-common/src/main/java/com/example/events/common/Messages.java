@@ -4,6 +4,7 @@ package com.example.events.common;
 public final class Messages {
 
     public static final String MALFORMED_JSON = "malformed JSON";
+    public static final String BODY_TOO_DEEP = "request body nests deeper than 64 levels";
     public static final String BODY_NOT_OBJECT = "request body must be a JSON object";
     public static final String BULK_NOT_ARRAY = "request body must be a JSON array of 1 to 1000 events";
     public static final String HEADER_NOT_OBJECT = "eventHeader must be an object";
@@ -15,6 +16,8 @@ public final class Messages {
     public static final String BODY_FIELD_NOT_OBJECT = "eventBody must be an object";
     public static final String ENTITIES_INVALID = "eventBody.entities must be an array of 1 to 100 entities";
     public static final String NUL_CHARACTER = "event must not contain the NUL character (U+0000)";
+    public static final String EVENT_TOO_DEEP = "event nests deeper than 64 levels";
+    public static final String UNSTORABLE_VALUE = "event contains a value the database cannot store";
 
     public static final String EVENT_PROCESSED = "event processed";
     public static final String DUPLICATE_IGNORED = "duplicate event ignored";

@@ -2,6 +2,7 @@ package com.example.events.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -28,5 +29,24 @@ class AttributeValuesTest {
     })
     void valueIsJsonWhenItIsOneWholeJsonTextElseAString(String wire, String stored) {
         assertThat(Json.write(AttributeValues.fromWireString(wire))).isEqualTo(stored);
+    }
+
+    @Test
+    void jsonTextNestingDeeperThan59LevelsIsTooDeep() {
+        String ok = "{\"a\":".repeat(59) + "1" + "}".repeat(59);
+        assertThat(AttributeValues.check(ok).tooDeep()).isFalse();
+        assertThat(Json.write(AttributeValues.check(ok).value())).isEqualTo(ok);
+        String deep = "[".repeat(60) + "]".repeat(60);
+        assertThat(AttributeValues.check(deep)).satisfies(v -> {
+            assertThat(v.tooDeep()).isTrue();
+            assertThat(v.containsNul()).isFalse();
+        });
+        assertThat(AttributeValues.check("[".repeat(100_000) + "]".repeat(100_000)).tooDeep()).isTrue();
+        assertThat(AttributeValues.check("[".repeat(70) + "\"\\u0000\"" + "]".repeat(70)).containsNul()).isTrue();
+        // not JSON text, however many brackets: a string
+        String notJson = "[".repeat(100);
+        assertThat(AttributeValues.check(notJson).tooDeep()).isFalse();
+        assertThat(AttributeValues.check(notJson).value().textValue()).isEqualTo(notJson);
+        assertThat(AttributeValues.check(deep + "x").value().textValue()).isEqualTo(deep + "x");
     }
 }

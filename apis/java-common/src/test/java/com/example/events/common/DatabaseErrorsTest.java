@@ -27,7 +27,20 @@ class DatabaseErrorsTest {
     void everythingElseIsInternal() {
         assertThat(DatabaseErrors.isUnavailable(new R2dbcBadGrammarException("syntax", "42601"))).isFalse();
         assertThat(DatabaseErrors.isUnavailable(new R2dbcDataIntegrityViolationException("range", "22008"))).isFalse();
+        assertThat(DatabaseErrors.isUnstorable(new R2dbcDataIntegrityViolationException("unique", "23505"))).isFalse();
+        assertThat(DatabaseErrors.isUnstorable(new R2dbcNonTransientResourceException("connection closed"))).isFalse();
         assertThat(DatabaseErrors.isUnavailable(new UncheckedIOException(new JsonParseException(null, "bad")))).isFalse();
         assertThat(DatabaseErrors.isUnavailable(new IllegalStateException("bug"))).isFalse();
+    }
+
+    @Test
+    void dataExceptionsAndProgramLimitsAreUnstorableNeverUnavailable() {
+        // r2dbc-postgresql reports class 22 as a non-transient resource exception
+        var overflow = new R2dbcNonTransientResourceException("numeric field overflow", "22003");
+        assertThat(DatabaseErrors.isUnstorable(overflow)).isTrue();
+        assertThat(DatabaseErrors.isUnavailable(overflow)).isFalse();
+        assertThat(DatabaseErrors.isUnstorable(new RuntimeException(overflow))).isTrue();
+        assertThat(DatabaseErrors.isUnstorable(new R2dbcBadGrammarException("too large", "54000"))).isTrue();
+        assertThat(DatabaseErrors.isUnstorable(new R2dbcDataIntegrityViolationException("range", "22008"))).isTrue();
     }
 }

@@ -2,7 +2,6 @@ package com.example.events.grpc;
 
 import com.example.events.common.DatabaseErrors;
 import com.example.events.common.EventRepository;
-import com.example.events.common.EventValidator;
 import com.example.events.common.Messages;
 import com.example.events.common.StoreResult;
 import com.example.events.common.ValidEvent;
@@ -34,7 +33,7 @@ final class EventServiceImpl extends EventServiceGrpc.EventServiceImplBase {
     public void processEvent(EventRequest request, StreamObserver<EventResponse> responses) {
         ValidEvent event;
         try {
-            event = EventValidator.validate(ProtoEvents.toJsonTree(request));
+            event = ProtoEvents.validate(request);
         } catch (ValidationException invalid) {
             responses.onError(Status.INVALID_ARGUMENT.withDescription(invalid.getMessage()).asRuntimeException());
             return;
@@ -75,6 +74,10 @@ final class EventServiceImpl extends EventServiceGrpc.EventServiceImplBase {
     }
 
     private static Status statusOf(Throwable failure) {
+        if (DatabaseErrors.isUnstorable(failure)) {
+            log.log(Level.FINE, "value rejected by the database", failure);
+            return Status.INVALID_ARGUMENT.withDescription(Messages.UNSTORABLE_VALUE);
+        }
         if (DatabaseErrors.isUnavailable(failure)) {
             log.log(Level.FINE, "database unavailable", failure);
             return Status.UNAVAILABLE.withDescription(Messages.DATABASE_UNAVAILABLE);

@@ -1,7 +1,11 @@
 package com.example.events.grpc;
 
 import com.example.events.common.AttributeValues;
+import com.example.events.common.EventValidator;
 import com.example.events.common.Json;
+import com.example.events.common.Messages;
+import com.example.events.common.ValidEvent;
+import com.example.events.common.ValidationException;
 import com.example.grpc.EntityUpdate;
 import com.example.grpc.EventHeader;
 import com.example.grpc.EventRequest;
@@ -22,29 +26,61 @@ final class ProtoEvents {
     private ProtoEvents() {
     }
 
-    static ObjectNode toJsonTree(EventRequest request) {
-        ObjectNode event = Json.MAPPER.createObjectNode();
-        if (request.hasEventHeader()) {
-            EventHeader header = request.getEventHeader();
-            event.putObject("eventHeader")
-                    .put("uuid", header.getUuid())
-                    .put("eventName", header.getEventName())
-                    .put("eventType", header.getEventType())
-                    .put("createdDate", header.getCreatedDate())
-                    .put("savedDate", header.getSavedDate());
+    /**
+     * Validates the request with the contract's rules in the contract's order: the shared validator on the
+     * tree, then the nesting of attribute values (after the NUL rule, which also covers values too deep
+     * to be kept in the tree).
+     *
+     * @throws ValidationException with the message of the first broken rule
+     */
+    static ValidEvent validate(EventRequest request) {
+        Conversion conversion = new Conversion();
+        ValidEvent event = EventValidator.validate(conversion.tree(request));
+        if (conversion.nulInDeepValue) {
+            throw new ValidationException(Messages.NUL_CHARACTER);
         }
-        if (request.hasEventBody()) {
-            ArrayNode entities = event.putObject("eventBody").putArray("entities");
-            for (EntityUpdate update : request.getEventBody().getEntitiesList()) {
-                ObjectNode entity = entities.addObject()
-                        .put("entityType", update.getEntityType())
-                        .put("entityId", update.getEntityId());
-                ObjectNode attributes = entity.putObject("updatedAttributes");
-                for (Map.Entry<String, String> attribute : update.getUpdatedAttributesMap().entrySet()) {
-                    attributes.set(attribute.getKey(), AttributeValues.fromWireString(attribute.getValue()));
-                }
-            }
+        if (conversion.tooDeep) {
+            throw new ValidationException(Messages.EVENT_TOO_DEEP);
         }
         return event;
+    }
+
+    /** The tree the validator reads; an attribute value nesting too deep stands there as JSON null. */
+    static ObjectNode toJsonTree(EventRequest request) {
+        return new Conversion().tree(request);
+    }
+
+    private static final class Conversion {
+        boolean tooDeep;
+        boolean nulInDeepValue;
+
+        ObjectNode tree(EventRequest request) {
+            ObjectNode event = Json.MAPPER.createObjectNode();
+            if (request.hasEventHeader()) {
+                EventHeader header = request.getEventHeader();
+                event.putObject("eventHeader")
+                        .put("uuid", header.getUuid())
+                        .put("eventName", header.getEventName())
+                        .put("eventType", header.getEventType())
+                        .put("createdDate", header.getCreatedDate())
+                        .put("savedDate", header.getSavedDate());
+            }
+            if (request.hasEventBody()) {
+                ArrayNode entities = event.putObject("eventBody").putArray("entities");
+                for (EntityUpdate update : request.getEventBody().getEntitiesList()) {
+                    ObjectNode entity = entities.addObject()
+                            .put("entityType", update.getEntityType())
+                            .put("entityId", update.getEntityId());
+                    ObjectNode attributes = entity.putObject("updatedAttributes");
+                    for (Map.Entry<String, String> attribute : update.getUpdatedAttributesMap().entrySet()) {
+                        AttributeValues.Checked value = AttributeValues.check(attribute.getValue());
+                        tooDeep |= value.tooDeep();
+                        nulInDeepValue |= value.containsNul();
+                        attributes.set(attribute.getKey(), value.value());
+                    }
+                }
+            }
+            return event;
+        }
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.example.events.common.EventRepository;
 import com.example.events.common.Json;
+import com.example.events.common.Messages;
 import com.example.grpc.EntityUpdate;
 import com.example.grpc.EventBody;
 import com.example.grpc.EventHeader;
@@ -68,6 +69,38 @@ class EventServiceTest {
                 "eventBody.entities must be an array of 1 to 100 entities");
         assertInvalid(validRequest().setEventHeader(validRequest().getEventHeader().toBuilder().setUuid("")).build(),
                 "eventHeader.uuid must be a UUID");
+    }
+
+    @Test
+    void attributeValuesNestingDeeperThan59LevelsAreTooDeep() {
+        String deep = "{\"a\":".repeat(60) + "1" + "}".repeat(60);
+        EntityUpdate entity = validRequest().getEventBody().getEntities(0);
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("d", deep).build()),
+                "event nests deeper than 64 levels");
+        assertInvalid(withEntities(entity.toBuilder()
+                        .putUpdatedAttributes("d", "[".repeat(100_000) + "]".repeat(100_000)).build()),
+                "event nests deeper than 64 levels");
+        // the contract's order: every entity rule, then NUL, then the nesting of attribute values
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("d", deep).build(),
+                entity.toBuilder().setEntityType("1Car").build()), Messages.entityTypeInvalid(1));
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("d", deep).setEntityId("a\0").build()),
+                Messages.NUL_CHARACTER);
+        assertInvalid(withEntities(entity.toBuilder()
+                        .putUpdatedAttributes("d", "[".repeat(70) + "\"\\u0000\"" + "]".repeat(70)).build()),
+                Messages.NUL_CHARACTER);
+    }
+
+    @Test
+    void attributeValueOf59LevelsIsValid() {
+        String deepest = "{\"a\":".repeat(59) + "1" + "}".repeat(59);
+        EventRequest request = withEntities(validRequest().getEventBody().getEntities(0).toBuilder()
+                .putUpdatedAttributes("d", deepest).build());
+        assertThat(Json.write(ProtoEvents.validate(request).entities().get(0).attributes().get("d")))
+                .isEqualTo(deepest);
+    }
+
+    private static EventRequest withEntities(EntityUpdate... entities) {
+        return validRequest().setEventBody(EventBody.newBuilder().addAllEntities(java.util.List.of(entities))).build();
     }
 
     @Test

@@ -98,7 +98,11 @@ class EventHandler {
         } catch (ValidationException invalid) {
             return Mono.just(new ItemOutcome(index, null, invalid.getMessage()));
         }
-        return repository.store(event).map(result -> new ItemOutcome(index, result, null));
+        return repository.store(event)
+                .map(result -> new ItemOutcome(index, result, null))
+                // Rejected by the database as data and rolled back: this item failed like an invalid one.
+                .onErrorResume(DatabaseErrors::isUnstorable,
+                        unstorable -> Mono.just(new ItemOutcome(index, null, Messages.UNSTORABLE_VALUE)));
     }
 
     private record ItemOutcome(int index, StoreResult result, String error) {
@@ -164,6 +168,10 @@ class EventHandler {
         }
         if (failure instanceof RequestBodies.BodyTooLargeException) {
             return error(HttpStatus.PAYLOAD_TOO_LARGE, Messages.bodyTooLarge(maxBodyBytes));
+        }
+        if (DatabaseErrors.isUnstorable(failure)) {
+            log.debug("value rejected by the database", failure);
+            return error(HttpStatus.BAD_REQUEST, Messages.UNSTORABLE_VALUE);
         }
         if (DatabaseErrors.isUnavailable(failure)) {
             log.debug("database unavailable", failure);

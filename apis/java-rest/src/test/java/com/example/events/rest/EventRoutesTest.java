@@ -71,6 +71,37 @@ class EventRoutesTest {
     }
 
     @Test
+    void bodyNestingDeeperThan64LevelsIs400() {
+        post("/api/v1/events", MediaType.APPLICATION_JSON, "[".repeat(500) + "]".repeat(500))
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"request body nests deeper than 64 levels\",\"status\":400}", true);
+        post("/api/v1/events/bulk", MediaType.APPLICATION_JSON, "[".repeat(65) + "]".repeat(65))
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"request body nests deeper than 64 levels\",\"status\":400}", true);
+    }
+
+    @Test
+    void aValueTheDatabaseCannotStoreIs400AndFailsOnlyItsBatchItem() {
+        AppConfig config = AppConfig.fromEnvironment(Map.of("DATABASE_URL", "postgres://u@localhost/db"), 8080);
+        ConnectionFactory rejecting = new DownDatabase(
+                new R2dbcNonTransientResourceException("numeric field overflow", "22003"));
+        WebTestClient rejectingClient = WebTestClient.bindToRouterFunction(new RestConfiguration()
+                .routes(new EventHandler(new EventRepository(rejecting), config))).build();
+        rejectingClient.post().uri("/api/v1/events").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(EVENT.getBytes()).exchange()
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"event contains a value the database cannot store\",\"status\":400}", true);
+        rejectingClient.post().uri("/api/v1/events/bulk").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(("[" + EVENT + ",{}]").getBytes()).exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.failedCount").isEqualTo(2)
+                .jsonPath("$.errors[0].error").isEqualTo("event contains a value the database cannot store")
+                .jsonPath("$.errors[0].status").isEqualTo(400)
+                .jsonPath("$.errors[1].error").isEqualTo("eventHeader must be an object");
+    }
+
+    @Test
     void bulkWithOnlyInvalidItemsNeedsNoDatabase() {
         post("/api/v1/events/bulk", MediaType.APPLICATION_JSON, "[{},5]")
                 .expectStatus().isOk()
@@ -100,9 +131,19 @@ class EventRoutesTest {
 
     /** A connection factory whose database refuses every connection. */
     private static final class DownDatabase implements ConnectionFactory {
+        private final RuntimeException failure;
+
+        DownDatabase() {
+            this(new R2dbcNonTransientResourceException("Connection refused"));
+        }
+
+        DownDatabase(RuntimeException failure) {
+            this.failure = failure;
+        }
+
         @Override
         public Publisher<? extends Connection> create() {
-            return Mono.error(new R2dbcNonTransientResourceException("Connection refused"));
+            return Mono.error(failure);
         }
 
         @Override

@@ -1,0 +1,90 @@
+"""Integration: `bench up local` (in-process engine, no Pulumi CLI) → every service healthy, real Docker
+limits equal to the config → `bench up` again creates nothing → `bench down local` leaves nothing.
+
+Deploys what the catalogue lists (PERFLAB_TEST_APIS=a,b narrows it while developing). Fails at once with
+a clear message when another job holds a `perflab-*` container name.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import docker
+import docker.errors
+import psycopg2
+import pytest
+
+from runner import config as stack_config
+from runner import stack as lab_stack
+from runner.catalogue import ROOT
+from runner.containers import LABEL
+
+STACK = "local"
+
+
+def bench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PERFLAB_ENGINE": "in-process"}
+    return subprocess.run([sys.executable, "-m", "runner.cli_stack", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        pytest.skip(f"no Docker engine: {error}")
+    return client
+
+
+def test_bench_up_status_and_down_of_the_local_stack(client):
+    apis = [a for a in os.environ.get("PERFLAB_TEST_APIS", "").split(",") if a]
+    api_args = [arg for name in apis for arg in ("--api", name)]
+    volumes_before = {v.name for v in client.volumes.list()}
+    try:
+        started = time.monotonic()
+        result = bench("up", STACK, *api_args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        print(f"bench up {STACK}: {time.monotonic() - started:.1f} s")
+        outputs = lab_stack.outputs(STACK)
+        password = stack_config.database_password()
+        assert password not in result.stdout + result.stderr  # secrets are never printed
+
+        cfg = stack_config.load(STACK)
+        expected = {outputs["database"]["container"], outputs["metricsDatabase"]["container"],
+                    *(entry["container"] for entry in outputs["apis"].values())}
+        running = {c.name: c for c in client.containers.list(filters={"label": f"{LABEL}={STACK}"})}
+        assert set(running) == expected
+        for name, container in running.items():
+            host_config = container.attrs["HostConfig"]
+            limits = cfg.limits(container.labels["perflab.resource-class"])
+            assert (host_config["NanoCpus"], host_config["Memory"]) == (limits.nano_cpus, limits.memory_bytes), name
+            assert container.attrs["State"]["Health"]["Status"] == "healthy", name
+            assert host_config["NetworkMode"] == outputs["networkMode"] == "host", name
+
+        with psycopg2.connect(outputs["database"]["dsn"]) as conn, conn.cursor() as cursor:
+            cursor.execute("SHOW shared_preload_libraries")
+            assert "pg_stat_statements" in cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM pg_stat_statements")
+            cursor.execute("SELECT count(*) FROM events")
+
+        status = bench("status", STACK)
+        assert status.returncode == 0
+        for name in expected:
+            assert name in status.stdout and "healthy" in status.stdout
+
+        started = time.monotonic()
+        again = bench("up", STACK, *api_args)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert " 0 created" in again.stdout and "0 removed" in again.stdout, again.stdout
+        print(f"bench up {STACK} (everything up already): {time.monotonic() - started:.1f} s")
+    finally:
+        down = bench("down", STACK)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"}) == []
+    assert client.networks.list(filters={"label": f"{LABEL}={STACK}"}) == []
+    assert {v.name for v in client.volumes.list()} <= volumes_before
+    assert lab_stack.outputs(STACK) == {}
