@@ -150,8 +150,9 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
 
 def _register_commands() -> None:
     from reports.cli import compare, list_runs, report
+    from runner.cli_stack import down, status, up
 
-    for command in (report, compare, list_runs):
+    for command in (up, down, status, report, compare, list_runs):
         main.add_command(command)
 
 

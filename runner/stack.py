@@ -192,3 +192,14 @@ def _row(attrs: dict, role: str, configured: str, endpoint: str) -> dict:
             "cpus": f"{(host_config.get('NanoCpus') or 0) / 1e9:g}",
             "memory": f"{(host_config.get('Memory') or 0) / 1024 ** 2:g} MiB",
             "configured": configured, "endpoint": endpoint}
+
+
+def active_stack() -> str | None:
+    """The stack that is up (recorded by the engine or the Pulumi CLI), for commands that default to it."""
+    for name in ("local", "aws"):
+        try:
+            if outputs(name):
+                return name
+        except Exception:  # noqa: BLE001 — a stack that cannot be read is not the active one
+            continue
+    return None

@@ -1,0 +1,69 @@
+"""Per-phase figures of `bench run`: thresholds, efficiency, generator saturation, the disk check."""
+from __future__ import annotations
+
+import datetime
+import pathlib
+
+import pytest
+
+from runner import run, sampler
+from runner.catalogue import APIS
+
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def at(seconds):
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+def phase(**overrides):
+    base = {"name": "50vus", "vus": 50, "start": run.iso(at(2)), "end": run.iso(at(8)), "requests": 6000,
+            "failures": 0, "throughput": 1000.0, "latencyMs": {"p95": 12.0, "p99": 30.0}}
+    return {**base, **overrides}
+
+
+def constant(role, cores, memory=50_000_000):
+    return [sampler.Sample(role, at(i), int(i * cores * 1e9), cores * 100, memory) for i in range(11)]
+
+
+def test_thresholds_of_the_original_lab():
+    assert run.passes_thresholds(phase()) == {"p95": True, "p99": True, "errorRate": True}
+    assert run.passes_thresholds(phase(latencyMs={"p95": 2500, "p99": 4000})) == \
+        {"p95": False, "p99": True, "errorRate": True}
+    assert run.passes_thresholds(phase(failures=600))["errorRate"] is False  # 10 % > 5 %
+    assert run.passes_thresholds(phase(requests=0))["errorRate"] is False  # nothing measured is not a pass
+
+
+def test_efficiency_from_api_cpu_inside_the_phase_window():
+    samples = constant("api", 0.5) + constant("database", 0.25) + constant("loadgen", 0.2)
+    figures = run.phase_figures(phase(), samples, {"api": 1.0, "database": 1.0, "loadgen": 1.0})
+    assert figures["resources"]["api"]["cpuSeconds"] == pytest.approx(3.0)  # 6 s at half a core
+    assert figures["efficiency"]["cpuSecondsPer1kRequests"] == pytest.approx(0.5)
+    assert figures["efficiency"]["requestsPerCpuSecond"] == pytest.approx(2000.0)
+    assert figures["generatorSaturated"] is False
+
+
+def test_generator_above_80_percent_of_its_allotment_is_flagged():
+    samples = constant("api", 0.5) + constant("loadgen", 0.85)
+    figures = run.phase_figures(phase(), samples, {"api": 1.0, "database": 1.0, "loadgen": 1.0})
+    assert figures["generatorSaturated"] is True
+    half = run.phase_figures(phase(), constant("loadgen", 0.45), {"loadgen": 0.5})
+    assert half["generatorSaturated"] is True  # 90 % of a half-core allotment
+
+
+def test_disk_estimate_grows_with_mode_and_payload():
+    options = run.RunOptions(mode="smoke", apis=list(APIS), payload_sizes=["default"])
+    full = run.RunOptions(mode="full", apis=list(APIS), payload_sizes=["default", "64k"])
+    assert run.required_bytes(full) > 1000 * run.required_bytes(options)
+    assert run.required_bytes(full) > 10 * 1024 ** 3  # ~the original lab's "~10.8 GB for all sizes" scale
+
+
+def test_run_refuses_when_disk_is_short(monkeypatch, tmp_path):
+    class FakeDocker:
+        def info(self):
+            return {"DockerRootDir": str(tmp_path)}
+
+    options = run.RunOptions(mode="saturation", apis=list(APIS), payload_sizes=["64k"], repeat=100,
+                             results_dir=pathlib.Path(tmp_path))
+    with pytest.raises(run.RunError, match="not enough free disk"):
+        run.check_disk(options, FakeDocker())
