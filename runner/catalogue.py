@@ -23,6 +23,12 @@ class Service:
     resource_class: str  # services of one class get identical limits
     deployment: str = "container"  # "container" or "lambda"
     build_script: str | None = None  # builds the host artifact into build/<name>/
+    build_args: tuple[str, ...] = ()  # arguments of the build script (a shared script builds one target)
+    # What of build/ the image copies (paths relative to the root); empty: the whole build/<name>/.
+    artifacts: tuple[str, ...] = ()
+    # A Lambda's emulators (one per execution environment) listen on BASE+2i, their Runtime API on
+    # BASE+2i+1 (lambda/rie-entrypoint.sh); see `emulator_ports`.
+    emulator_base_port: int | None = None
 
     @property
     def dockerfile(self) -> pathlib.Path:
@@ -41,6 +47,9 @@ class Service:
         return ROOT / (self.build_script or f"{self.directory}/build.sh")
 
 
+# The emulator's files in every Lambda image (lambda/build.sh rie).
+_RIE_ARTIFACTS = ("build/lambda-rie/aws-lambda-rie", "build/lambda-rie/lambda-entrypoint")
+
 APIS: tuple[Service, ...] = (
     Service("go-rest", "go", "gin + pgx", "rest", 9083, "apis/go-rest", "api", "api"),
     Service("go-grpc", "go", "grpc-go + pgx", "grpc", 9092, "apis/go-grpc", "api", "api"),
@@ -49,12 +58,23 @@ APIS: tuple[Service, ...] = (
     Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api"),
     Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api"),
     # Lambdas run locally under the AWS Lambda Runtime Interface Emulator behind the local HTTP API
-    # gateway (lambda/README.md); the port is the gateway's. Local Lambda numbers are functional only.
+    # gateway (lambda/README.md); the port is the gateway's, the emulators take ports from their base
+    # (19100-19199 and 19200-19299: far from every other port here). Local Lambda numbers are functional only.
     Service("lambda-go-rest", "go", "aws-lambda-go (HTTP API, payload 2.0)", "rest", 9084, "lambda/go-rest",
-            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh"),
+            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh",
+            build_args=("go-rest", "rie"), emulator_base_port=19100,
+            artifacts=("build/lambda-go-rest/bootstrap", *_RIE_ARTIFACTS)),
     Service("lambda-go-grpc", "go", "aws-lambda-go (HTTP API, gRPC-Web)", "grpcweb", 9093, "lambda/go-grpc",
-            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh"),
+            "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh",
+            build_args=("go-grpc", "rie"), emulator_base_port=19200,
+            artifacts=("build/lambda-go-grpc/bootstrap", *_RIE_ARTIFACTS)),
 )
+
+# Every Lambda's emulators sit behind one gateway container of this image (lambda/gateway/Dockerfile);
+# the stack gives each gateway its Lambda's name and port. Its limits are the `gateway` class.
+LAMBDA_GATEWAY = Service("lambda-gateway", "go", "net/http (local API Gateway HTTP API)", "none", 0,
+                         "lambda/gateway", "gateway", "gateway", build_script="lambda/build.sh",
+                         build_args=("gateway",), artifacts=("build/lambda-gateway/gateway",))
 
 # Shared pieces every API image needs (the health probe is copied into each image).
 HEALTHPROBE = Service("healthprobe", "go", "net/http + grpc health", "none", 0, "tools/healthprobe",
@@ -83,6 +103,13 @@ def apis(names=None) -> list[Service]:
         return list(APIS)
     wanted = [api(name) for name in names]  # raises KeyError naming the unknown one
     return [service for service in APIS if service in wanted]
+
+
+def emulator_ports(service: Service, environments: int) -> list[int]:
+    """The invocation port of each of a Lambda's emulators (each also uses the next port, its Runtime API)."""
+    if service.emulator_base_port is None:
+        raise ValueError(f"{service.name} is not a Lambda: it has no emulators")
+    return [service.emulator_base_port + 2 * i for i in range(environments)]
 
 
 def stack_services(api_names=None) -> list[Service]:

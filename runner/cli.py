@@ -11,6 +11,8 @@ from rich.table import Table
 from runner import catalogue
 
 console = Console(highlight=False)
+if not console.is_terminal:
+    console.width = 160  # logs and CI: wide enough for the summary tables
 
 
 def _apis(names: tuple[str, ...]) -> list[catalogue.Service]:
@@ -37,16 +39,21 @@ def list_apis() -> None:
 
 @main.command()
 @click.option("--api", "api_names", multiple=True, help="API to test (repeatable; default: every API)")
+@click.option("--stack", default="local", show_default=True, help="the stack whose APIs are tested")
 @click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
               show_default=True)
-@click.option("--keep-database", is_flag=True, help="leave the database container running afterwards")
 @click.option("-k", "keyword", help="only conformance cases matching this pytest -k expression")
-def conformance(api_names, results_dir, keep_database, keyword) -> None:
-    """Run the black-box conformance suite against each API in Docker, one at a time."""
+def conformance(api_names, stack, results_dir, keyword) -> None:
+    """Run the black-box conformance suite against each deployed API, one at a time."""
     from runner import conformance as job
+    from runner import stack as stack_module
 
     extra = ["-k", keyword] if keyword else []
-    results = job.run(_apis(api_names), results_dir, keep=keep_database, log=console.print, extra_args=extra)
+    try:
+        results = job.run(_apis(api_names), stack_module.outputs(stack), results_dir, stack=stack,
+                          log=console.print, extra_args=extra)
+    except job.ConformanceError as error:
+        raise click.ClickException(str(error)) from error
     table = Table("api", "passed", "failed", "errors", "skipped", "seconds", "verdict", title="conformance")
     for result in results:
         verdict = "[green]conforms[/]" if result.ok else f"[red]FAILS[/] {result.problem[:200]}"
@@ -83,8 +90,8 @@ def _progress_line(progress: dict) -> str:
               help="open model: constant arrival rate (requests/s) per phase instead of VUs")
 @click.option("--entity-pool", type=click.IntRange(1), default=10000, show_default=True,
               help="distinct entity ids per type, so updates (merges) happen")
-@click.option("--warmup", "warmup_seconds", type=click.FloatRange(0), default=5.0, show_default=True,
-              help="seconds of warm-up before the first phase, excluded from results")
+@click.option("--warmup", "warmup_seconds", type=click.FloatRange(0), default=None,
+              help="seconds of warm-up before the first phase, excluded from results [default: 0 for smoke, 5]")
 @click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
               show_default=True)
 @click.option("--ephemeral", is_flag=True, help="bring the stack up first and down afterwards, even on failure")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import urllib.parse
 
 import docker
@@ -112,3 +113,53 @@ def start_api(client: docker.DockerClient, service: Service, image: str, cfg: st
 
 def remove(client: docker.DockerClient, service: Service) -> None:
     _remove(client, container_name(service))
+
+
+# -- APIs deployed by a stack: the runner starts exactly one at a time -------------------------------------
+
+def deployed_containers(entry: dict) -> list[str]:
+    """Every container that makes up one deployed API (a Lambda: its emulators, then its gateway)."""
+    return list(entry.get("containers") or [entry["container"]])
+
+
+def start_deployed(client: docker.DockerClient, service: Service, entry: dict, cfg: stack_config.StackConfig,
+                   timeout: float = 120.0) -> float:
+    """Start a deployed API's containers and wait for a real health answer; return the seconds it took."""
+    names = deployed_containers(entry)
+    handles = [client.containers.get(name) for name in names]
+    # The API's own containers carry its class's limits (a Lambda's gateway has a class of its own).
+    for handle in handles[:-1] if len(handles) > 1 else handles:
+        verify_limits(handle, cfg.limits(service.resource_class))
+    started = time.monotonic()
+    for handle in handles:
+        handle.start()
+
+    def died() -> str | None:
+        for handle in handles:
+            handle.reload()
+            if handle.status in ("exited", "dead"):
+                logs = handle.logs(tail=20).decode(errors="replace")
+                return f"{handle.name} exited (code {handle.attrs['State'].get('ExitCode')}):\n{logs}"
+        return None
+
+    try:
+        readiness.wait(readiness.service_probe(service), timeout, alive=died)
+    except TimeoutError as error:
+        raise ContainerError(f"{service.name} never became healthy: {error}") from error
+    return time.monotonic() - started
+
+
+def stop_deployed(client: docker.DockerClient, entry: dict) -> None:
+    for name in reversed(deployed_containers(entry)):
+        try:
+            handle = client.containers.get(name)
+            if handle.status != "exited":
+                handle.stop(timeout=10)
+        except docker.errors.NotFound:
+            pass
+
+
+def stop_all_deployed(client: docker.DockerClient, outputs: dict) -> None:
+    """Only the API under test may run: stop every deployed API first."""
+    for entry in outputs.get("apis", {}).values():
+        stop_deployed(client, entry)

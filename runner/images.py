@@ -33,7 +33,8 @@ def _files(paths: Iterable[pathlib.Path]) -> list[pathlib.Path]:
 def image_inputs(service: Service) -> list[pathlib.Path]:
     if service.role in ("database", "metrics-database"):
         return [service.dockerfile, ROOT / "db/postgres/entrypoint.sh", ROOT / "db/schema.sql"]
-    return [service.dockerfile, service.artifact_dir, HEALTHPROBE.artifact_dir]
+    artifacts = [ROOT / path for path in service.artifacts] or [service.artifact_dir]
+    return [service.dockerfile, *artifacts, HEALTHPROBE.artifact_dir]
 
 
 def content_tag(service: Service) -> str:
@@ -50,7 +51,7 @@ def build_artifact(service: Service, log=print) -> None:
     if not script.exists():
         raise BuildError(f"{service.name}: no build script {script.relative_to(ROOT)}")
     log(f"building {service.name} artifact ({script.relative_to(ROOT)})")
-    result = subprocess.run(["bash", str(script)], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(["bash", str(script), *service.build_args], cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
         raise BuildError(f"{service.name}: {script.relative_to(ROOT)} failed (exit {result.returncode}):\n{tail}")

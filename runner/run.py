@@ -22,9 +22,10 @@ import docker
 import docker.errors
 
 from runner import config as stack_config
-from runner import database, environment, images, readiness, sampler, verify
+from runner import database, environment, images, sampler, verify
 from runner.catalogue import LOADGEN, ROOT, Service
-from runner.containers import ContainerError, verify_limits
+from runner.containers import (ContainerError, deployed_containers, start_deployed, stop_all_deployed,
+                               stop_deployed, verify_limits)
 
 PAYLOAD_BYTES = {"default": 400, "4k": 4096, "8k": 8192, "32k": 32768, "64k": 65536}
 THRESHOLDS = {"p95Ms": 2000, "p99Ms": 5000, "errorRate": 0.05}
@@ -51,7 +52,7 @@ class RunOptions:
     think_time_ms: int = 0
     rate: float | None = None
     entity_pool: int = 10000
-    warmup_seconds: float = 5.0
+    warmup_seconds: float | None = None  # None: 0 for smoke (exactly its 5 requests), 5 s otherwise
     results_dir: pathlib.Path = ROOT / "results"
     stack: str = "local"
     command: str = ""
@@ -99,11 +100,17 @@ def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: st
     arguments = ["run", "--protocol", api.protocol, "--target", target, "--mode", options.mode,
                  "--phase-scale", str(options.phase_scale), "--payload-size", size,
                  "--entity-pool", str(options.entity_pool), "--think-time", f"{options.think_time_ms}ms",
-                 "--warmup", f"{options.warmup_seconds}s", "--summary", f"{out}/summary.json",
+                 "--warmup", f"{warmup_seconds(options)}s", "--summary", f"{out}/summary.json",
                  "--samples", f"{out}/samples.csv.gz", "--progress"]
     if options.rate:
         arguments += ["--rate", str(options.rate)]
     return arguments
+
+
+def warmup_seconds(options: RunOptions) -> float:
+    if options.warmup_seconds is not None:
+        return options.warmup_seconds
+    return 0.0 if options.mode == "smoke" else 5.0
 
 
 def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, float]) -> dict:
@@ -148,7 +155,8 @@ class Runner:
         self.run_id = new_run_id()
         self.run_dir = options.results_dir / self.run_id
         self.loadgen_container = None
-        self.started_api: str | None = None
+        self.started_api: dict | None = None
+        self.loadgen_version: str | None = None
 
     # -- pieces -------------------------------------------------------------------------------------------
     def _api_output(self, api: Service) -> dict:
@@ -158,32 +166,10 @@ class Runner:
             raise RunError(f"{api.name} is not deployed in the {self.options.stack} stack "
                            f"(perflab:apis in Pulumi.{self.options.stack}.yaml)") from error
 
-    def _stop_all_apis(self) -> None:
-        for entry in self.outputs.get("apis", {}).values():
-            try:
-                container = self.client.containers.get(entry["container"])
-                if container.status == "running":
-                    container.stop(timeout=10)
-            except docker.errors.NotFound:
-                pass
-
-    def _start_api(self, api: Service) -> tuple[float, object]:
+    def _start_api(self, api: Service) -> float:
         entry = self._api_output(api)
-        container = self.client.containers.get(entry["container"])
-        verify_limits(container, self.cfg.limits(api.resource_class))
-        started = time.monotonic()
-        container.start()
-        self.started_api = entry["container"]
-        probe = readiness.service_probe(api)
-
-        def died() -> str | None:
-            container.reload()
-            if container.status in ("exited", "dead"):
-                return f"{api.name} exited: {container.logs(tail=20).decode(errors='replace')}"
-            return None
-
-        readiness.wait(probe, timeout=120, alive=died)
-        return time.monotonic() - started, container
+        self.started_api = entry
+        return start_deployed(self.client, api, entry, self.cfg)
 
     def _run_loadgen(self, api: Service, size: str, work_dir: pathlib.Path, sampling: sampler.Sampler) -> dict:
         image = images.prepare([LOADGEN], self.client, log=self.log)[LOADGEN.name]
@@ -209,7 +195,9 @@ class Runner:
         summary_path = work_dir / "summary.json"
         if exit_code != 0 or not summary_path.exists():
             raise RunError(f"load generator exited {exit_code}: {logs[-800:]}")
-        return json.loads(summary_path.read_text())
+        summary = json.loads(summary_path.read_text())
+        self.loadgen_version = summary.get("version")
+        return summary
 
     # -- one API × payload × repeat ------------------------------------------------------------------------
     def measure(self, api: Service, size: str, repeat: int) -> dict:
@@ -227,11 +215,12 @@ class Runner:
         loadgen_seconds = 0.0
         try:
             try:
-                result["startupSeconds"], container = self._start_api(api)
-            except (TimeoutError, ContainerError, docker.errors.APIError) as error:
+                result["startupSeconds"] = self._start_api(api)
+            except (ContainerError, docker.errors.APIError) as error:
                 result["problem"] = f"never became healthy: {error}"
                 return result
-            sampling.add("api", container.name)
+            for name in deployed_containers(self._api_output(api)):
+                sampling.add("api", name)
             summary = self._run_loadgen(api, size, work_dir, sampling)
             samples = sampling.stop()
             windows = [parse_time(p["start"]) for p in summary["phases"]] + [parse_time(p["end"]) for p in summary["phases"]]
@@ -242,8 +231,8 @@ class Runner:
                       "database": self.cfg.limits("database").cpus, "loadgen": self.cfg.limits("loadgen").cpus}
             result["phases"] = [phase_figures({**phase, "thresholds": passes_thresholds(phase)}, samples, limits)
                                 for phase in summary["phases"]]
-            result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "cpuPercent": round(s.cpu_percent, 2),
-                                          "memoryBytes": s.memory_bytes} for s in samples]
+            result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "container": s.container,
+                                          "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes} for s in samples]
             totals = summary["totals"]
             check = verify.verify(dsn, totals["acknowledged"], totals.get("ambiguous", 0))
             result["verification"] = check.as_dict()
@@ -268,10 +257,7 @@ class Runner:
 
     def _stop_api(self) -> None:
         if self.started_api:
-            try:
-                self.client.containers.get(self.started_api).stop(timeout=10)
-            except docker.errors.NotFound:
-                pass
+            stop_deployed(self.client, self.started_api)
             self.started_api = None
 
     def abort(self) -> None:
@@ -286,6 +272,9 @@ class Runner:
     # -- the whole run --------------------------------------------------------------------------------------
     def document(self, results: list[dict], started: datetime.datetime, interrupted: bool) -> dict:
         env = environment.describe(self.client, network_path=self.cfg.network_mode)
+        env["versions"]["postgres"] = next((r["database"].get("serverVersion") for r in results if r.get("database")),
+                                           None)
+        env["versions"]["loadgen"] = self.loadgen_version
         limits = {name: dataclasses.asdict(self.cfg.limits(name))
                   for name in ("api", "database", "loadgen")}
         return {"schema": "perflab.results/1", "runId": self.run_id, "mode": self.options.mode,
@@ -293,7 +282,7 @@ class Runner:
                 "interrupted": interrupted, "command": self.options.command, "environment": env,
                 "config": {"payloadSizes": self.options.payload_sizes, "phaseScale": self.options.phase_scale,
                            "thinkTimeMs": self.options.think_time_ms, "rate": self.options.rate,
-                           "entityPool": self.options.entity_pool, "warmupSeconds": self.options.warmup_seconds,
+                           "entityPool": self.options.entity_pool, "warmupSeconds": warmup_seconds(self.options),
                            "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
                            "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
                            "thresholds": THRESHOLDS},
@@ -303,7 +292,7 @@ class Runner:
         started = utc_now()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log(f"run {self.run_id}: {check_disk(self.options, self.client)}")
-        self._stop_all_apis()
+        stop_all_deployed(self.client, self.outputs)
         results: list[dict] = []
         interrupted = False
         try:

@@ -21,6 +21,7 @@ class Sample:
     cpu_total_ns: int  # cumulative CPU time of the container
     cpu_percent: float  # of one core, over the interval since the previous sample
     memory_bytes: int  # usage without page cache
+    container: str = ""  # one role may span several containers (a Lambda: emulators and gateway)
 
 
 def _parse_time(text: str) -> datetime.datetime:
@@ -43,7 +44,7 @@ def parse(role: str, stats: dict) -> Sample | None:
     usage = memory.get("usage", 0)
     detail = memory.get("stats", {})
     cache = detail.get("total_inactive_file", detail.get("inactive_file", detail.get("cache", 0)))
-    return Sample(role, _parse_time(stats["read"]), total, percent, max(usage - cache, 0))
+    return Sample(role, _parse_time(stats["read"]), total, percent, max(usage - cache, 0), stats.get("name", ""))
 
 
 class Sampler:
@@ -72,6 +73,7 @@ class Sampler:
                     break
                 sample = parse(role, stats)
                 if sample:
+                    sample = dataclasses.replace(sample, container=name)
                     with self._lock:
                         self.samples.append(sample)
         except Exception:  # noqa: BLE001 — the stream ends with an error when its container is removed
@@ -125,13 +127,32 @@ class WindowFigures:
 
 def window(samples: Iterable[Sample], role: str, start: datetime.datetime,
            end: datetime.datetime) -> WindowFigures:
+    """Figures of one role inside [start, end]: per container, then summed over the role's containers."""
+    mine = [s for s in samples if s.role == role]
+    parts = [_container_window([s for s in mine if s.container == name], start, end)
+             for name in sorted({s.container for s in mine})]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return WindowFigures(0, None, None, None, None, None)
+
+    def total(values):
+        values = [v for v in values if v is not None]
+        return sum(values) if values else None
+    return WindowFigures(samples=sum(p.samples for p in parts), cpu_seconds=total(p.cpu_seconds for p in parts),
+                         cpu_percent_avg=total(p.cpu_percent_avg for p in parts),
+                         cpu_percent_peak=total(p.cpu_percent_peak for p in parts),
+                         memory_avg_bytes=total(p.memory_avg_bytes for p in parts),
+                         memory_peak_bytes=total(p.memory_peak_bytes for p in parts))
+
+
+def _container_window(mine: list[Sample], start: datetime.datetime, end: datetime.datetime) -> WindowFigures:
     """Figures of one role inside [start, end], by absolute time.
 
     CPU seconds come from the cumulative counter: the difference between the last sample at or before
     `end` and the last sample at or before `start` (so a window between two samples still gets the CPU
     used across it, pro-rated over the enclosing interval).
     """
-    mine = [s for s in samples if s.role == role]
     inside = [s for s in mine if start <= s.time <= end]
     before = [s for s in mine if s.time < start]
     after = [s for s in mine if s.time > end]

@@ -13,6 +13,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,6 +25,14 @@ import (
 // invokePath is the Lambda Invoke API path the Runtime Interface Emulator serves.
 const invokePath = "/2015-03-31/functions/function/invocations"
 
+// HealthPath is the gateway's own health endpoint. It never invokes a function (an emulator serves one
+// invocation at a time, so a probe invocation would collide with real traffic): it answers 200 when at
+// least one emulator's Runtime API answers its ping, else 503. The path is not routed to the function.
+const HealthPath = "/_gateway/health"
+
+// runtimePingPath is the Runtime API's ping, answered by the emulator itself.
+const runtimePingPath = "/2018-06-01/ping"
+
 // maxPayloadBytes is Lambda's limit on a synchronous invocation payload; a request whose event
 // would exceed it is refused by the gateway, as API Gateway refuses it on AWS.
 const maxPayloadBytes = 6 * 1024 * 1024
@@ -32,6 +42,8 @@ const maxPayloadBytes = 6 * 1024 * 1024
 type Gateway struct {
 	free         chan string // emulator base URLs not serving an invocation right now
 	client       *http.Client
+	runtimeAPIs  []string      // each emulator's Runtime API base URL, for the health endpoint
+	healthClient *http.Client  // short timeout: a health check must answer quickly
 	queueTimeout time.Duration // how long a request may wait for a free emulator
 	now          func() time.Time
 }
@@ -43,8 +55,15 @@ func NewGateway(emulators []string, queueTimeout, invokeTimeout time.Duration) (
 		return nil, errors.New("at least one emulator URL is required")
 	}
 	free := make(chan string, len(emulators))
+	runtimeAPIs := make([]string, 0, len(emulators))
 	for _, u := range emulators {
-		free <- strings.TrimRight(u, "/")
+		u = strings.TrimRight(u, "/")
+		runtimeAPI, err := RuntimeAPIFor(u)
+		if err != nil {
+			return nil, err
+		}
+		free <- u
+		runtimeAPIs = append(runtimeAPIs, runtimeAPI)
 	}
 	transport := &http.Transport{
 		Proxy:               nil, // emulators are local; never route them through a proxy
@@ -55,6 +74,8 @@ func NewGateway(emulators []string, queueTimeout, invokeTimeout time.Duration) (
 	return &Gateway{
 		free:         free,
 		client:       &http.Client{Transport: transport, Timeout: invokeTimeout},
+		runtimeAPIs:  runtimeAPIs,
+		healthClient: &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: time.Second},
 		queueTimeout: queueTimeout,
 		now:          time.Now,
 	}, nil
@@ -68,7 +89,62 @@ func gatewayError(w http.ResponseWriter, status int, message string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": message})
 }
 
+// RuntimeAPIFor is the Runtime API base URL of the emulator at emulatorURL: the same host, the next
+// port (lambda/rie-entrypoint.sh serves the Runtime API on 127.0.0.1:PORT+1).
+func RuntimeAPIFor(emulatorURL string) (string, error) {
+	u, err := url.Parse(emulatorURL)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("emulator URL %q: want http://host:port", emulatorURL)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port <= 0 || port >= 65535 {
+		return "", fmt.Errorf("emulator URL %q: want an explicit port below 65535", emulatorURL)
+	}
+	return fmt.Sprintf("%s://%s", u.Scheme, net.JoinHostPort(u.Hostname(), strconv.Itoa(port+1))), nil
+}
+
+// serveHealth answers 200 as soon as one emulator's Runtime API answers its ping, else 503.
+func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	answers := make(chan bool, len(g.runtimeAPIs))
+	for _, base := range g.runtimeAPIs {
+		go func() { answers <- g.ping(ctx, base) }()
+	}
+	healthy := false
+	for range g.runtimeAPIs {
+		if healthy = <-answers; healthy {
+			break // the others finish into the buffered channel
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !healthy {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "no emulator answers its Runtime API ping"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+func (g *Gateway) ping(ctx context.Context, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+runtimePingPath, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := g.healthClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		g.serveHealth(w, r)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayloadBytes+1))
 	if err != nil {
 		gatewayError(w, http.StatusBadRequest, "Bad Request")

@@ -54,3 +54,12 @@ def test_parse_docker_stats_sample():
 
 def test_parse_skips_the_empty_sample_of_a_stopped_container():
     assert sampler.parse("api", {"read": "0001-01-01T00:00:00Z", "cpu_stats": {"cpu_usage": {"total_usage": 0}}}) is None
+
+
+def test_a_role_spanning_several_containers_sums_them():
+    emulators = [sampler.Sample("api", at(i), int(i * 0.25 * 1e9), 25.0, 10, "emulator-0") for i in range(11)]
+    emulators += [sampler.Sample("api", at(i), int(i * 0.5 * 1e9), 50.0, 20, "emulator-1") for i in range(11)]
+    figures = sampler.window(emulators, "api", at(0), at(10))
+    assert figures.cpu_seconds == pytest.approx(7.5)
+    assert figures.cpu_percent_avg == pytest.approx(75.0)
+    assert figures.memory_avg_bytes == pytest.approx(30)
