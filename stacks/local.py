@@ -1,4 +1,5 @@
-"""The local stack: network (bridge mode only), the two databases, one container per API of the catalogue.
+"""The local stack: network (bridge mode only), the two databases, one container per container API of the
+catalogue, and per Lambda its emulator containers behind a gateway container (stacks/lambda_function.py).
 
 Every API of a resource class gets exactly that class's limits; everything is reachable from this
 machine only (127.0.0.1). The outputs are what the runner needs, so nothing else hard-codes endpoints.
@@ -7,12 +8,13 @@ from __future__ import annotations
 
 import pulumi
 
-from runner.catalogue import METRICS_DATABASE, SUT_DATABASE, Service
+from runner.catalogue import LAMBDA_GATEWAY, METRICS_DATABASE, SUT_DATABASE, Service
 from runner.containers import container_name
 from stacks.database import PostgresDatabase
 from stacks.images import ServiceImage
+from stacks.lambda_function import LambdaFunction
 from stacks.network import LabNetwork
-from stacks.service import LOOPBACK, ContainerService, health_test
+from stacks.service import LOOPBACK, ContainerService, health_test, limits_output
 from stacks.settings import Settings
 
 
@@ -27,8 +29,6 @@ class LocalStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cfg = settings.config
         apis = settings.apis()  # validates perflab:apis before anything is built
-        for name, reason in settings.not_deployed().items():
-            pulumi.log.warn(f"{name} is not deployed: {reason}")
         network = LabNetwork("network", settings.stack, opts=child).name if settings.network_mode == "bridge" else None
 
         self.database = PostgresDatabase(
@@ -46,8 +46,21 @@ class LocalStack(pulumi.ComponentResource):
                            METRICS_DATABASE.name: self.metrics_database.container}
         shared = cfg.api_environment()
         self.apis: dict[str, dict] = {}
+        container_names = [container_name(SUT_DATABASE), container_name(METRICS_DATABASE)]
+        # One gateway image serves every Lambda (each gets its own gateway container).
+        gateway_image = (ServiceImage(LAMBDA_GATEWAY.name, LAMBDA_GATEWAY, opts=child).image_name
+                         if any(s.deployment == "lambda" for s in apis) else None)
         for service in apis:
             image = ServiceImage(service.name, service, opts=child)
+            if service.deployment == "lambda":
+                function = LambdaFunction(
+                    service.name, service, image.image_name, gateway_image, settings=settings,
+                    database_url=self.database.url_for_apis, shared_environment=shared,
+                    depends_on=[self.database.container], opts=child)
+                self.containers.update(function.containers)
+                self.apis[service.name] = function.output
+                container_names.extend(function.container_names)
+                continue
             environment = self.database.url_for_apis.apply(lambda url, service=service: {
                 **shared, "DATABASE_URL": url, "PORT": str(service.port),
                 "BIND_ADDRESS": LOOPBACK if settings.network_mode == "host" else "0.0.0.0"})
@@ -60,8 +73,8 @@ class LocalStack(pulumi.ComponentResource):
             self.apis[service.name] = {
                 "container": container_name(service), "endpoint": endpoint(service), "protocol": service.protocol,
                 "port": service.port, "image": image.image_name, "resourceClass": service.resource_class,
-                "limits": {"cpus": limits.cpus, "memory": limits.memory, "nanoCpus": limits.nano_cpus,
-                           "memoryBytes": limits.memory_bytes}}
+                "limits": limits_output(limits), "containers": [container_name(service)]}
+            container_names.append(container_name(service))
 
         self.outputs = {
             "stack": settings.stack,
@@ -70,7 +83,6 @@ class LocalStack(pulumi.ComponentResource):
             "database": self.database.connection,
             "metricsDatabase": self.metrics_database.connection,
             "apis": self.apis,
-            "containers": [container_name(s) for s in (SUT_DATABASE, METRICS_DATABASE, *apis)],
-            "notDeployed": settings.not_deployed(),
+            "containers": container_names,  # every container of the stack, in start order
         }
         self.register_outputs({})

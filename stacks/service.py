@@ -21,6 +21,12 @@ def memory_mib(limits: stack_config.Limits) -> int:
     return mib
 
 
+def limits_output(limits: stack_config.Limits) -> dict:
+    """Limits as the stack's outputs give them (what `bench status`/`verify` compare Docker against)."""
+    return {"cpus": limits.cpus, "memory": limits.memory, "nanoCpus": limits.nano_cpus,
+            "memoryBytes": limits.memory_bytes}
+
+
 def health_test(service: Service, database_name: str = "events", user: str = "bench") -> list[str]:
     """A real check from inside the container: a query-ready database, an HTTP or gRPC health call."""
     if service.protocol == "postgres":
@@ -40,7 +46,8 @@ class ContainerService(pulumi.ComponentResource):
                  network_mode: str, network: pulumi.Input[str] | None = None,
                  command: Sequence[str] | None = None, health_check: list[str],
                  healthcheck_interval: str = "1s", start_period: str = "120s", wait_timeout: int = 180,
-                 depends_on: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+                 depends_on: Sequence[pulumi.Resource] = (), labels: Mapping[str, str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:local:ContainerService", name, None, opts)
         if network_mode == "host":
             networking = dict(network_mode="host")
@@ -68,7 +75,7 @@ class ContainerService(pulumi.ComponentResource):
             memory_swap=memory_mib(limits),  # no swap: the memory limit is the whole budget
             labels=[docker.ContainerLabelArgs(label=key, value=value) for key, value in {
                 LABEL: stack, "perflab.service": service.name, "perflab.role": service.role,
-                "perflab.resource-class": service.resource_class}.items()],
+                "perflab.resource-class": service.resource_class, **(labels or {})}.items()],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=health_check, interval=healthcheck_interval, timeout="3s", retries=3,
                 start_period=start_period),

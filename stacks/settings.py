@@ -14,9 +14,8 @@ import pulumi
 from runner import catalogue
 from runner import config as stack_config
 
-LOCAL_DEPLOYMENTS = ("container",)
 KEYS = ("target", "limits", "networkMode", "offline", "dbPoolMax", "maxBodyBytes", "logLevel",
-        "postgresSettings", "apis", "healthcheckInterval")
+        "postgresSettings", "apis", "healthcheckInterval", "lambdaEnvironments", "lambdaDbPoolMax")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,27 +33,57 @@ class Settings:
         return str(self.config.get("healthcheckInterval", "1s"))
 
     def apis(self) -> list[catalogue.Service]:
-        """perflab:apis, else every API of the catalogue the local stack can run (see `not_deployed`)."""
-        names = self.config.api_names
+        """perflab:apis, else every API of the catalogue (container APIs and Lambdas alike)."""
         try:
-            services = catalogue.apis(names)
+            services = catalogue.apis(self.config.api_names)
         except KeyError as error:
             raise stack_config.ConfigError(f"perflab:apis: {error.args[0]}") from error
-        if names is None:
-            return [service for service in services if service.deployment in LOCAL_DEPLOYMENTS]
+        if self.network_mode != "host" and any(s.deployment == "lambda" for s in services):
+            # The gateway finds each emulator's Runtime API (its health check) on 127.0.0.1 of the host.
+            raise stack_config.ConfigError(
+                "Lambdas run with networkMode host only; leave them out with perflab:apis for bridge mode")
         for service in services:
-            if service.deployment not in LOCAL_DEPLOYMENTS:
-                raise stack_config.ConfigError(
-                    f"perflab:apis: {service.name} is a {service.deployment!r} deployment, which the local "
-                    f"stack does not run yet (stacks/local.py); lambda/local.sh runs it by hand")
+            if service.deployment == "lambda":
+                self.emulator_ports(service)  # refuses ports that collide
         return services
 
-    def not_deployed(self) -> dict[str, str]:
-        """Catalogue APIs the local stack leaves out, with the reason (exported, so never silent)."""
-        if self.config.api_names is not None:
-            return {}
-        return {service.name: f"{service.deployment} deployment: not in the local stack yet (lambda/local.sh)"
-                for service in catalogue.APIS if service.deployment not in LOCAL_DEPLOYMENTS}
+    @property
+    def lambda_environments(self) -> int:
+        """perflab:lambdaEnvironments: emulator containers (execution environments) per Lambda, default 2."""
+        return _positive(self.config.get("lambdaEnvironments", 2), "lambdaEnvironments")
+
+    @property
+    def lambda_db_pool_max(self) -> int:
+        """perflab:lambdaDbPoolMax: DB_POOL_MAX of each execution environment, default 2 (Lambda's)."""
+        return _positive(self.config.get("lambdaDbPoolMax", 2), "lambdaDbPoolMax")
+
+    def emulator_ports(self, service: catalogue.Service) -> list[int]:
+        """The Lambda's emulator ports (each with PORT+1 for its Runtime API), checked against every other
+        port of the catalogue and every other Lambda's emulators."""
+        taken = {s.port: s.name for s in catalogue.stack_services()}
+        for other in catalogue.APIS:
+            if other.deployment == "lambda" and other != service:
+                for port in catalogue.emulator_ports(other, self.lambda_environments):
+                    taken.update({port: f"{other.name} emulators", port + 1: f"{other.name} emulators"})
+        ports = catalogue.emulator_ports(service, self.lambda_environments)
+        for port in ports:
+            for used in (port, port + 1):
+                if used in taken or not 1024 <= used <= 65535:
+                    raise stack_config.ConfigError(
+                        f"{service.name}: emulator port {used} (base {service.emulator_base_port}, "
+                        f"perflab:lambdaEnvironments {self.lambda_environments}) is "
+                        + (f"used by {taken[used]}" if used in taken else "out of range"))
+        return ports
+
+
+def _positive(value, key: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise stack_config.ConfigError(f"perflab:{key} must be a positive whole number, not {value!r}")
+    return number
 
 
 def load() -> Settings:

@@ -161,18 +161,24 @@ def _run_program(engine: Engine, config: dict[str, str]) -> dict:
 
 def _refuse_foreign_containers(engine: Engine) -> None:
     """Fail before building anything when a lab container name is taken by something this stack did not
-    create (the conformance job and other runs use the same `perflab-<service>` names)."""
+    create (the conformance job and other runs use the same `perflab-<service>` names; lambda/local.sh
+    names a Lambda's emulators `perflab-<lambda>-<i>`, as the stack does)."""
     from runner.catalogue import APIS, METRICS_DATABASE, SUT_DATABASE
     from runner.containers import container_name
 
     ours = {entry["id"] for entry in engine.state.resources.values()}
+    found: dict[str, str] = {}
     for service in (SUT_DATABASE, METRICS_DATABASE, *APIS):
         name = container_name(service)
         try:
-            found = engine.client.api.inspect_container(name)["Id"]
+            found[name] = engine.client.api.inspect_container(name)["Id"]
         except docker.errors.NotFound:
-            continue
-        if found not in ours:
+            pass
+        if service.deployment == "lambda":
+            for container in engine.client.api.containers(all=True, filters={"name": f"^/{name}-[0-9]+$"}):
+                found[container["Names"][0].lstrip("/")] = container["Id"]
+    for name, container_id in found.items():
+        if container_id not in ours:
             raise EngineError(f"container {name!r} exists and was not created by stack {engine.stack!r}; another "
                               f"job owns it. Once that job is done, remove it (docker rm -f {name}) and run "
                               f"`bench up {engine.stack}` again")

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod event;
+pub mod json_scan;
 pub mod repository;
 pub mod rfc3339;
 pub mod shutdown;

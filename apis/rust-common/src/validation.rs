@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::event::ValidEvent;
+use crate::json_scan;
 use crate::rfc3339::{self, Timestamptz};
 
 pub const MAX_ENTITIES: usize = 100;
@@ -251,49 +252,47 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
-/// Parses a REST body: `malformed JSON` (also for invalid UTF-8), or `request body nests deeper than
-/// 64 levels`, whichever the parser meets first.
+/// Parses a REST body: `malformed JSON` (also for invalid UTF-8), else `request body nests deeper
+/// than 64 levels`, else the value. Malformed JSON at any depth wins over depth: a body that nests
+/// too deep is checked in full by the non-recursive [`json_scan::scan`] and never reaches
+/// serde_json, whose recursion limit therefore never decides the answer.
 pub fn parse_body(bytes: &[u8]) -> Result<Value, ValidationError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(value) if nesting_depth(&value) > MAX_BODY_NESTING => {
-            Err(ValidationError::new(MSG_BODY_TOO_DEEP))
-        }
-        Ok(value) => Ok(value),
-        // serde_json stops at 128 levels, so everything before that point was well-formed and
-        // already deeper than 64.
-        Err(error) if is_recursion_limit(&error) => Err(ValidationError::new(MSG_BODY_TOO_DEEP)),
-        Err(_) => Err(ValidationError::new(MSG_MALFORMED_JSON)),
+    if json_scan::nests_deeper(bytes, MAX_BODY_NESTING) {
+        let well_formed = std::str::from_utf8(bytes).is_ok() && json_scan::scan(bytes).is_some();
+        return Err(ValidationError::new(if well_formed {
+            MSG_BODY_TOO_DEEP
+        } else {
+            MSG_MALFORMED_JSON
+        }));
     }
+    serde_json::from_slice(bytes).map_err(|_| ValidationError::new(MSG_MALFORMED_JSON))
 }
 
-fn is_recursion_limit(error: &serde_json::Error) -> bool {
-    error.is_syntax() && error.to_string().starts_with("recursion limit exceeded")
+/// A gRPC attribute text that is JSON nesting deeper than [`MAX_ATTRIBUTE_NESTING`]: the event is
+/// refused by the nesting rule, the last one, unless an earlier rule refuses it first. Its value
+/// is never built, so the NUL rule learns here whether the text spells U+0000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep {
+    pub contains_nul: bool,
 }
-
-/// Levels of objects and arrays: a scalar is 0, `{}` and `[]` are 1.
-pub fn nesting_depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
-        Value::Object(map) => 1 + map.values().map(nesting_depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// A gRPC attribute text that is JSON nesting deeper than [`MAX_ATTRIBUTE_NESTING`]. It carries
-/// the text, which stands in the event until the nesting rule, the last one, refuses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooDeep(pub String);
 
 /// gRPC carries attribute values as strings. A value that is JSON text as a whole (RFC 8259:
 /// surrounding whitespace allowed, nothing after it) is stored as that JSON value; any other
 /// value is stored as a JSON string. So `"12"` is 12, `"abc"` is "abc", `""` is "".
-/// A JSON text nesting deeper than [`MAX_ATTRIBUTE_NESTING`] is [`TooDeep`] (one deeper than
-/// serde_json's own limit of 128 is taken as such without reading the rest).
+/// A JSON text nesting deeper than [`MAX_ATTRIBUTE_NESTING`] is [`TooDeep`], at any depth;
+/// text that is not JSON stays a string however many brackets it has.
 pub fn attribute_from_text(text: String) -> Result<Value, TooDeep> {
+    if json_scan::nests_deeper(text.as_bytes(), MAX_ATTRIBUTE_NESTING) {
+        return match json_scan::scan(text.as_bytes()) {
+            Some(scanned) => Err(TooDeep {
+                contains_nul: scanned.contains_nul,
+            }),
+            None => Ok(Value::String(text)),
+        };
+    }
+    // Within the limit, so serde_json's recursion limit cannot be the reason it fails.
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) if nesting_depth(&value) > MAX_ATTRIBUTE_NESTING => Err(TooDeep(text)),
         Ok(value) => Ok(value),
-        Err(error) if is_recursion_limit(&error) => Err(TooDeep(text)),
         Err(_) => Ok(Value::String(text)),
     }
 }
@@ -813,28 +812,57 @@ mod tests {
         format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
     }
 
+    /// Levels of objects and arrays: a scalar is 0, `{}` and `[]` are 1.
+    fn nesting_depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(nesting_depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(nesting_depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     #[test]
     fn grpc_attribute_json_nests_at_most_59_levels() {
         assert_eq!(
             nesting_depth(&attribute_from_text(nested_text(59)).unwrap()),
             59
         );
-        for levels in [60, 128, 129, 5000] {
-            let text = nested_text(levels);
+        let no_nul = Err(TooDeep {
+            contains_nul: false,
+        });
+        // Beyond serde_json's own limit (128) too: the nesting rule, not a string.
+        for levels in [60, 127, 128, 129, 5000, 200_000] {
+            assert_eq!(attribute_from_text(nested_text(levels)), no_nul, "{levels}");
+        }
+        let objects = format!("{}1{}", "{\"a\":".repeat(60), "}".repeat(60));
+        assert_eq!(attribute_from_text(objects), no_nul);
+        // The NUL rule comes first, so a too-deep value says whether it spells U+0000.
+        let with_nul = format!("{}\"\\u0000\"{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            attribute_from_text(with_nul),
+            Err(TooDeep { contains_nul: true })
+        );
+        // Not JSON at all, however many brackets: a string, whatever serde_json would have said.
+        for text in [
+            "[[[x".to_string(),
+            format!("{}x", "[".repeat(60)),
+            format!("{}x", "[".repeat(129)),
+            format!("{}1", "[".repeat(200_000)),
+            format!("{} 2", nested_text(200)),
+        ] {
             assert_eq!(
                 attribute_from_text(text.clone()),
-                Err(TooDeep(text)),
-                "{levels}"
+                Ok(Value::String(text.clone())),
+                "{}",
+                &text[..20]
             );
         }
-        // Not JSON at all, however many brackets: a string.
-        assert_eq!(attribute_from_text("[[[x".into()), Ok(json!("[[[x")));
     }
 
     #[test]
     fn rest_bodies_nest_at_most_64_levels() {
         let body = |levels: usize| nested_text(levels).into_bytes();
-        assert!(parse_body(&body(64)).is_ok());
+        assert_eq!(nesting_depth(&parse_body(&body(64)).unwrap()), 64);
         for levels in [65, 127, 128, 129, 200_000] {
             assert_eq!(
                 parse_body(&body(levels)).unwrap_err().0,
@@ -842,11 +870,41 @@ mod tests {
                 "{levels}"
             );
         }
+        let empty = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        assert_eq!(parse_body(empty.as_bytes()).unwrap_err().0, MSG_BODY_TOO_DEEP);
         let object = format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65));
         assert_eq!(
             parse_body(object.as_bytes()).unwrap_err().0,
             MSG_BODY_TOO_DEEP
         );
+        // Brackets inside strings are text, not nesting.
+        let text = format!(r#"{{"a": "{}"}}"#, "[".repeat(1000));
+        assert!(parse_body(text.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn malformed_json_wins_over_depth() {
+        for text in [
+            format!("{}x", "[".repeat(65)),
+            format!("{}1", "[".repeat(129)),
+            "[".repeat(200_000),
+            format!("{}1{}", "[".repeat(200_000), "]".repeat(199_999)),
+            format!("{} x", nested_text(200)),
+            format!("{}1,]{}", "[".repeat(100), "]".repeat(99)),
+            format!("{}\"\\ud800\"{}", "[".repeat(300), "]".repeat(300)),
+        ] {
+            assert_eq!(
+                parse_body(text.as_bytes()).unwrap_err().0,
+                MSG_MALFORMED_JSON,
+                "{}",
+                &text[..20]
+            );
+        }
+        // Well-formed JSON, but not UTF-8.
+        let mut bytes = format!("{}\"", "[".repeat(100)).into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\"");
+        bytes.extend_from_slice("]".repeat(100).as_bytes());
+        assert_eq!(parse_body(&bytes).unwrap_err().0, MSG_MALFORMED_JSON);
     }
 
     #[test]
@@ -867,6 +925,23 @@ mod tests {
         }
         assert_eq!(nesting_depth(&parse_body(b"[1, {\"a\": []}]").unwrap()), 3);
         assert_eq!(nesting_depth(&json!(1)), 0);
+    }
+
+    /// The scanner that judges deep texts agrees with serde_json, which judges the others.
+    #[test]
+    fn the_scanner_agrees_with_serde_json() {
+        for text in [
+            "1", "-0", "01", "1.", "1.5e", "1e131072", "-", "[]", "[1,]", "{}", r#"{"a":1,}"#,
+            r#"{"a" 1}"#, "nul", "true", "truex", r#""\u00e9""#, r#""\ud800""#, r#""\udc00""#,
+            r#""\ud800\u0041""#, r#""\ud83d\ude00""#, r#""\x""#, "\"a\tb\"", "[1] 2", " [ ] ",
+            "\u{feff}1", r#"{"a":{"b":[1,{"c":null}]}}"#, r#""\u0000""#, "", " ",
+        ] {
+            assert_eq!(
+                json_scan::scan(text.as_bytes()).is_some(),
+                serde_json::from_str::<Value>(text).is_ok(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

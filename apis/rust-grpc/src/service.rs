@@ -1,6 +1,6 @@
 //! `com.example.grpc.EventService`: the contract's validation, transaction and statuses.
 
-use rust_common::validation::{attribute_from_text, MSG_EVENT_TOO_DEEP};
+use rust_common::validation::{attribute_from_text, MSG_EVENT_TOO_DEEP, MSG_NUL};
 use rust_common::{validate_event, Repository, StoreError, StoreOutcome, TooDeep};
 use serde_json::{Map, Value};
 use tonic::codegen::http;
@@ -25,11 +25,10 @@ impl EventService for EventApi {
         &self,
         request: Request<EventRequest>,
     ) -> Result<Response<EventResponse>, Status> {
-        let (json, too_deep) = request_to_json(request.into_inner());
+        let (json, deferred) = request_to_json(request.into_inner());
         let event = validate_event(json).map_err(|error| Status::invalid_argument(error.0))?;
-        // The last rule, after every rule validate_event applies.
-        if too_deep {
-            return Err(Status::invalid_argument(MSG_EVENT_TOO_DEEP));
+        if let Some(message) = deferred {
+            return Err(Status::invalid_argument(message));
         }
         let outcome = self.repository.store(&event).await.map_err(store_status)?;
         let duplicate = outcome == StoreOutcome::Duplicate;
@@ -74,9 +73,13 @@ fn store_status(error: StoreError) -> Status {
 
 /// The request as the JSON event REST would receive, so both protocols share one validation and
 /// store the same document. Unset messages become absent members; attribute values are JSON when
-/// the whole text is JSON, else strings. The flag says an attribute's JSON nests too deep.
-pub fn request_to_json(request: EventRequest) -> (Value, bool) {
-    let mut too_deep = false;
+/// the whole text is JSON, else strings.
+///
+/// An attribute whose JSON nests too deep is never built (a `null` stands in for it); the second
+/// value is then the message its rules give once every rule of `validate_event` has passed: the
+/// NUL rule if such a value spells U+0000, else the nesting rule, the last one.
+pub fn request_to_json(request: EventRequest) -> (Value, Option<&'static str>) {
+    let (mut too_deep, mut nul) = (false, false);
     let mut root = Map::new();
     if let Some(header) = request.event_header {
         let mut object = Map::new();
@@ -97,9 +100,10 @@ pub fn request_to_json(request: EventRequest) -> (Value, bool) {
                     .into_iter()
                     .map(|(key, text)| match attribute_from_text(text) {
                         Ok(value) => (key, value),
-                        Err(TooDeep(text)) => {
+                        Err(TooDeep { contains_nul }) => {
                             too_deep = true;
-                            (key, Value::String(text))
+                            nul |= contains_nul;
+                            (key, Value::Null)
                         }
                     })
                     .collect();
@@ -114,7 +118,14 @@ pub fn request_to_json(request: EventRequest) -> (Value, bool) {
         object.insert("entities".into(), Value::Array(entities));
         root.insert("eventBody".into(), Value::Object(object));
     }
-    (Value::Object(root), too_deep)
+    let deferred = if nul {
+        Some(MSG_NUL)
+    } else if too_deep {
+        Some(MSG_EVENT_TOO_DEEP)
+    } else {
+        None
+    };
+    (Value::Object(root), deferred)
 }
 
 /// Tonic answers a message over `max_decoding_message_size` with OUT_OF_RANGE; the contract (like

@@ -58,8 +58,8 @@ async fn invalid_argument(request: EventRequest) -> String {
 
 #[test]
 fn the_document_matches_what_rest_would_store() {
-    let (json, too_deep) = request_to_json(request());
-    assert!(!too_deep);
+    let (json, deferred) = request_to_json(request());
+    assert_eq!(deferred, None);
     let event = validate_event(json).unwrap();
     // Parsed from text: a `json!` literal would turn 24439.750 into a float.
     let expected: serde_json::Value = serde_json::from_str(
@@ -175,15 +175,46 @@ async fn attribute_json_nesting_is_the_last_rule() {
         "eventHeader.eventName must be a non-empty string"
     );
 
-    let (json, flagged) = request_to_json({
+    let (json, deferred) = request_to_json({
         let mut ok = request();
         ok.event_body.as_mut().unwrap().entities[0]
             .updated_attributes
             .insert("deep".into(), deep(59));
         ok
     });
-    assert!(!flagged);
+    assert_eq!(deferred, None);
     assert!(validate_event(json).is_ok());
+}
+
+#[tokio::test]
+async fn deep_attribute_text_is_judged_as_a_whole() {
+    let mut request = request();
+    let attributes = &mut request.event_body.as_mut().unwrap().entities[0].updated_attributes;
+    // Deep, but not JSON: an ordinary string, however deep serde_json would have gone.
+    let not_json = format!("{}x", "[".repeat(200));
+    attributes.insert("text".into(), not_json.clone());
+    let (json, deferred) = request_to_json(request.clone());
+    assert_eq!(deferred, None);
+    let event = validate_event(json).unwrap();
+    assert_eq!(
+        event.document["eventBody"]["entities"][0]["updatedAttributes"]["text"],
+        Value::String(not_json)
+    );
+
+    // Deep JSON spelling U+0000: the NUL rule comes before the nesting rule.
+    let attributes = &mut request.event_body.as_mut().unwrap().entities[0].updated_attributes;
+    let nul = format!("{}\"\\u0000\"{}", "[".repeat(300), "]".repeat(300));
+    attributes.insert("deep".into(), nul);
+    assert_eq!(
+        invalid_argument(request.clone()).await,
+        "event must not contain the NUL character (U+0000)"
+    );
+    // An earlier rule still wins over both.
+    request.event_body.as_mut().unwrap().entities[0].entity_id = String::new();
+    assert_eq!(
+        invalid_argument(request).await,
+        "eventBody.entities[0].entityId must be a non-empty string of at most 255 characters"
+    );
 }
 
 #[tokio::test]
