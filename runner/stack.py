@@ -107,10 +107,24 @@ def _services(result: dict) -> list[dict]:
         rows.append({"container": database["container"], "role": role, "limits": cfg.limits(role),
                      "endpoint": f"{database['host']}:{database['port']}", "probe": ("postgres", database["dsn"])})
     for name, entry in result.get("apis", {}).items():
-        limits = stack_config.Limits(float(entry["limits"]["cpus"]), str(entry["limits"]["memory"]))
-        rows.append({"container": entry["container"], "role": "api", "limits": limits, "endpoint": entry["endpoint"],
-                     "probe": ("api", name)})
+        limits = _limits(entry["limits"])
+        gateway = entry.get("gateway")
+        if gateway is None:
+            rows.append({"container": entry["container"], "role": "api", "limits": limits,
+                         "endpoint": entry["endpoint"], "probe": ("api", name)})
+            continue
+        # A Lambda: its emulators (Docker's health check is their Runtime API ping; a probe invocation
+        # from here would only reach one of them), then its gateway, probed with a real health call.
+        for emulator in entry["emulators"]:
+            rows.append({"container": emulator["container"], "role": "lambda-function", "limits": limits,
+                         "endpoint": emulator["endpoint"], "probe": None})
+        rows.append({"container": gateway["container"], "role": "gateway", "limits": _limits(gateway["limits"]),
+                     "endpoint": entry["endpoint"], "probe": ("api", name)})
     return rows
+
+
+def _limits(entry: dict) -> stack_config.Limits:
+    return stack_config.Limits(float(entry["cpus"]), str(entry["memory"]))
 
 
 def verify(result: dict, timeout: float = 120.0) -> None:
@@ -132,6 +146,8 @@ def verify(result: dict, timeout: float = 120.0) -> None:
         health = (attrs["State"].get("Health") or {}).get("Status")
         if health != "healthy":
             problems.append(f"{row['container']}: health {health!r}")
+        if row["probe"] is None:
+            continue
         kind, detail = row["probe"]
         if kind == "postgres":
             probe = _postgres_ready(detail)

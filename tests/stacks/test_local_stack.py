@@ -1,7 +1,8 @@
 """Integration: `bench up local` (in-process engine, no Pulumi CLI) → every service healthy, real Docker
 limits equal to the config → `bench up` again creates nothing → `bench down local` leaves nothing.
 
-Deploys what the catalogue lists (PERFLAB_TEST_APIS=a,b narrows it while developing). Fails at once with
+Deploys what the catalogue lists, the Lambdas included (their emulator containers and gateway container);
+PERFLAB_TEST_APIS=a,b narrows it while developing. Fails at once with
 a clear message when another job holds a `perflab-*` container name.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from runner import config as stack_config
 from runner import stack as lab_stack
+from runner import catalogue, readiness
 from runner.catalogue import ROOT
 from runner.containers import LABEL
 
@@ -55,9 +57,22 @@ def test_bench_up_status_and_down_of_the_local_stack(client):
 
         cfg = stack_config.load(STACK)
         expected = {outputs["database"]["container"], outputs["metricsDatabase"]["container"],
-                    *(entry["container"] for entry in outputs["apis"].values())}
+                    *(name for entry in outputs["apis"].values() for name in entry["containers"])}
         running = {c.name: c for c in client.containers.list(filters={"label": f"{LABEL}={STACK}"})}
-        assert set(running) == expected
+        assert set(running) == expected == set(outputs["containers"])
+        # Every catalogue API is deployed (the Lambdas too: emulators, then their gateway).
+        assert set(outputs["apis"]) == set(apis or (s.name for s in catalogue.APIS))
+        for service in catalogue.apis(apis or None):
+            entry = outputs["apis"][service.name]
+            if service.deployment == "lambda":
+                emulators = entry["containers"][:-1]
+                assert len(emulators) == cfg.get("lambdaEnvironments", 2) >= 1, entry["containers"]
+                assert entry["containers"][-1] == entry["container"]
+                assert {running[n].labels["perflab.resource-class"] for n in emulators} == {"lambda-function"}
+                assert running[entry["container"]].labels["perflab.resource-class"] == "gateway"
+                assert readiness.service_probe(service)(), f"{service.name} does not answer"
+            else:
+                assert entry["containers"] == [entry["container"]]
         for name, container in running.items():
             host_config = container.attrs["HostConfig"]
             limits = cfg.limits(container.labels["perflab.resource-class"])

@@ -67,16 +67,85 @@ def _env(container) -> dict:
     return dict(item.split("=", 1) for item in container["envs"])
 
 
+LAMBDAS = [s for s in catalogue.APIS if s.deployment == "lambda"]
+ENVIRONMENTS = int(CONFIG.get("lambdaEnvironments", 2))
+
+
+def _emulator_names(service) -> list[str]:
+    return [f"perflab-{service.name}-{i}" for i in range(ENVIRONMENTS)]
+
+
 @pulumi.runtime.test
 def test_every_catalogue_service_is_deployed_once_with_its_container_name():
+    assert LAMBDAS, "the catalogue has Lambdas; the stack must deploy them too"
+
     def check(containers):
-        containerized = [s.name for s in catalogue.APIS if s.deployment == "container"]
-        expected = {f"perflab-{name}" for name in ("postgres", "metrics-postgres", *containerized)}
-        assert sorted(c["name"] for c in containers.values()) == sorted(expected)
-        assert set(STACK.apis) == set(containerized)
-        # What the local stack cannot run yet is said in the outputs, not dropped silently.
-        assert set(STACK.outputs["notDeployed"]) == {s.name for s in catalogue.APIS} - set(containerized)
+        expected = {f"perflab-{s.name}" for s in catalogue.stack_services()}
+        expected |= {name for service in LAMBDAS for name in _emulator_names(service)}
+        names = [c["name"] for c in containers.values()]
+        assert sorted(names) == sorted(expected)  # each once
+        assert set(STACK.apis) == {s.name for s in catalogue.APIS}  # every catalogue entry, no exclusion
+        assert "notDeployed" not in STACK.outputs
+        assert sorted(STACK.outputs["containers"]) == sorted(expected)
     return _containers_with("name").apply(check)
+
+
+@pulumi.runtime.test
+def test_api_outputs_name_every_container_of_the_api_in_start_order():
+    def check(apis):
+        for service in catalogue.APIS:
+            entry = apis[service.name]
+            assert entry["endpoint"] == (f"127.0.0.1:{service.port}" if service.protocol == "grpc"
+                                         else f"http://127.0.0.1:{service.port}")
+            assert (entry["protocol"], entry["port"]) == (service.protocol, service.port)
+            assert entry["image"] == f"{service.image}:0123456789abcdef"
+            limits = CONFIG.limits(service.resource_class)
+            assert (entry["limits"]["nanoCpus"], entry["limits"]["memoryBytes"]) == (limits.nano_cpus,
+                                                                                   limits.memory_bytes)
+            if service.deployment != "lambda":
+                assert entry["containers"] == [entry["container"]] == [f"perflab-{service.name}"]
+                continue
+            # Emulators first, the gateway (the API's own container name) last.
+            assert entry["container"] == f"perflab-{service.name}"
+            assert entry["containers"] == [*_emulator_names(service), entry["container"]]
+            assert [e["container"] for e in entry["emulators"]] == _emulator_names(service)
+            assert entry["gateway"]["container"] == entry["container"]
+            gateway = CONFIG.limits("gateway")
+            assert entry["gateway"]["limits"]["nanoCpus"] == gateway.nano_cpus
+            assert entry["gateway"]["image"] == "perflab/lambda-gateway:0123456789abcdef"
+    return pulumi.Output.from_input(STACK.outputs["apis"]).apply(check)
+
+
+@pulumi.runtime.test
+def test_emulator_ports_come_from_their_base_and_collide_with_nothing():
+    catalogue_ports = {s.port for s in catalogue.stack_services()}
+    used: list[int] = []
+    for service in LAMBDAS:
+        ports = catalogue.emulator_ports(service, ENVIRONMENTS)
+        assert ports == [service.emulator_base_port + 2 * i for i in range(ENVIRONMENTS)]
+        used += [p for port in ports for p in (port, port + 1)]
+    assert len(used) == len(set(used)) and not set(used) & catalogue_ports
+
+    def check(containers):
+        for service in LAMBDAS:
+            emulators = [containers[f"{service.name}-{i}"] for i in range(ENVIRONMENTS)]
+            urls = [f"http://127.0.0.1:{port}" for port in catalogue.emulator_ports(service, ENVIRONMENTS)]
+            assert [_env(e)["PORT"] for e in emulators] == [u.rsplit(":", 1)[1] for u in urls]
+            gateway = _env(containers[service.name])
+            assert gateway == {"GATEWAY_LISTEN": f"127.0.0.1:{service.port}", "GATEWAY_EMULATORS": ",".join(urls)}
+    return _containers_with("envs").apply(check)
+
+
+def test_emulator_ports_that_would_collide_are_refused():
+    from stacks.settings import Settings
+
+    values = {**CONFIG.values, "perflab:lambdaEnvironments": 51}  # 19100 + 2*50 reaches go-grpc's 19200
+    settings = Settings("local", stack_config.StackConfig("local", values), pulumi.Output.secret("x"))
+    with pytest.raises(stack_config.ConfigError, match="emulator port 19200 .* used by lambda-go-grpc"):
+        settings.apis()
+    values["perflab:lambdaEnvironments"] = 0
+    with pytest.raises(stack_config.ConfigError, match="positive whole number"):
+        Settings("local", stack_config.StackConfig("local", values), pulumi.Output.secret("x")).apis()
 
 
 @pulumi.runtime.test
@@ -87,7 +156,7 @@ def test_services_of_a_class_get_identical_limits_equal_to_the_config():
             klass = _labels(container)["perflab.resource-class"]
             by_class.setdefault(klass, set()).add((container["cpus"], container["memory"],
                                                    container["memory_swap"]))
-        assert set(by_class) == {"api", "database", "metrics-database"}
+        assert set(by_class) == {"api", "database", "metrics-database", "lambda-function", "gateway"}
         for klass, limits in by_class.items():
             wanted = CONFIG.limits(klass)
             mib = wanted.memory_bytes // 1024 ** 2
@@ -102,13 +171,48 @@ def test_nothing_is_bound_beyond_the_loopback_address():
             assert container["network_mode"] == "host", service
             assert not container["ports"], service  # host networking publishes nothing
             env = _env(container)
-            if service in ("postgres", "metrics-postgres"):
+            role = _labels(container)["perflab.role"]
+            if role in ("database", "metrics-database"):
                 assert env["LISTEN_ADDRESSES"] == "127.0.0.1"
+            elif role == "gateway":
+                assert env["GATEWAY_LISTEN"] == f"127.0.0.1:{catalogue.api(service).port}"
+                assert all(url.startswith("http://127.0.0.1:") for url in env["GATEWAY_EMULATORS"].split(","))
             else:
-                assert env["BIND_ADDRESS"] == "127.0.0.1"
-                assert env["PORT"] == str(catalogue.api(service).port)
+                assert env["BIND_ADDRESS"] == "127.0.0.1", service
                 assert "@127.0.0.1:5433/" in env["DATABASE_URL"]
-    return _containers_with("network_mode", "ports", "envs").apply(check)
+                if role == "api":
+                    assert env["PORT"] == str(catalogue.api(service).port)
+    return _containers_with("network_mode", "ports", "envs", "labels").apply(check)
+
+
+@pulumi.runtime.test
+def test_emulators_get_the_lambda_function_class_and_the_lambda_environment_contract():
+    def check(containers):
+        function = CONFIG.limits("lambda-function")
+        mib = function.memory_bytes // 1024 ** 2
+        for service in LAMBDAS:
+            for i in range(ENVIRONMENTS):
+                emulator = containers[f"{service.name}-{i}"]
+                labels = _labels(emulator)
+                assert labels["perflab.resource-class"] == "lambda-function"
+                assert labels["perflab.api"] == service.name
+                assert (emulator["cpus"], emulator["memory"], emulator["memory_swap"]) == (
+                    f"{function.cpus:g}", mib, mib)
+                env = _env(emulator)
+                assert env["DB_POOL_MAX"] == str(CONFIG.get("lambdaDbPoolMax", 2)) != str(CONFIG.get("dbPoolMax"))
+                assert env["MAX_BODY_BYTES"] == str(CONFIG.get("maxBodyBytes"))
+                port = int(env["PORT"])
+                assert emulator["healthcheck"]["tests"] == [
+                    "CMD", "/usr/local/bin/healthprobe", "http", f"http://127.0.0.1:{port + 1}/2018-06-01/ping"]
+                assert emulator["image"] == f"{service.image}:0123456789abcdef"
+            gateway = containers[service.name]
+            wanted = CONFIG.limits("gateway")
+            assert _labels(gateway)["perflab.resource-class"] == "gateway"
+            assert (gateway["cpus"], gateway["memory"]) == (f"{wanted.cpus:g}", wanted.memory_bytes // 1024 ** 2)
+            assert gateway["healthcheck"]["tests"] == [
+                "CMD", "/usr/local/bin/healthprobe", "http", f"http://127.0.0.1:{service.port}/_gateway/health"]
+            assert gateway["image"] == "perflab/lambda-gateway:0123456789abcdef"
+    return _containers_with("labels", "cpus", "memory", "memory_swap", "envs", "healthcheck", "image").apply(check)
 
 
 @pulumi.runtime.test
@@ -145,10 +249,10 @@ def test_containers_have_health_checks_that_pulumi_waits_for_and_apis_start_afte
 @pulumi.runtime.test
 def test_images_are_content_tagged_and_built_offline_from_the_project_dockerfiles():
     images = [r for r in MOCKS.resources if r.typ == "docker:index/image:Image"]
-    deployed = ["postgres", "metrics-postgres", *STACK.apis]
-    assert sorted(r.name for r in images) == sorted(deployed)
+    deployed = ["postgres", "metrics-postgres", *STACK.apis, catalogue.LAMBDA_GATEWAY.name]
+    assert sorted(r.name for r in images) == sorted(deployed)  # one gateway image for every Lambda
     for resource in images:
-        service = next(s for s in catalogue.stack_services() if s.name == resource.name)
+        service = next(s for s in (*catalogue.stack_services(), catalogue.LAMBDA_GATEWAY) if s.name == resource.name)
         assert resource.inputs["imageName"] == f"{service.image}:0123456789abcdef"
         assert resource.inputs["skipPush"] is True
         assert resource.inputs["build"]["builderVersion"] == "BuilderV1"
@@ -180,8 +284,12 @@ def test_secrets_are_never_exported_in_plain_text():
 @pulumi.runtime.test
 def test_container_environment_holding_the_password_is_secret():
     async def flags():
-        return {name: await STACK.containers[name].envs.is_secret() for name in STACK.containers}
+        return {name: (PASSWORD in json.dumps(await STACK.containers[name].envs.future()),
+                       await STACK.containers[name].envs.is_secret()) for name in STACK.containers}
 
-    def check(secret_by_container):
-        assert secret_by_container and all(secret_by_container.values()), secret_by_container
+    def check(by_container):
+        holding = {name for name, (holds, _) in by_container.items() if holds}
+        # Databases, APIs and emulators hold it; a gateway knows only its emulators.
+        assert holding == set(by_container) - {s.name for s in LAMBDAS}, holding
+        assert all(secret for name, (holds, secret) in by_container.items() if holds), by_container
     return pulumi.Output.from_input(flags()).apply(check)

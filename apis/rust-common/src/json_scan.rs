@@ -269,7 +269,11 @@ mod tests {
         let siblings = format!("[{}]", vec![nested(63, ""); 10].join(","));
         assert!(!nests_deeper(siblings.as_bytes(), 64));
         // Brackets in strings, escaped quotes included, do not count.
-        let text = format!(r#"["{}\"{}", {{"[[[": 1}}]"#, "[".repeat(100), "{".repeat(100));
+        let text = format!(
+            r#"["{}\"{}", {{"[[[": 1}}]"#,
+            "[".repeat(100),
+            "{".repeat(100)
+        );
         assert!(!nests_deeper(text.as_bytes(), 2));
         assert!(nests_deeper(text.as_bytes(), 1));
         assert!(!nests_deeper(br#"["\\", []]"#, 2));

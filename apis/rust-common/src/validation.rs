@@ -871,7 +871,10 @@ mod tests {
             );
         }
         let empty = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
-        assert_eq!(parse_body(empty.as_bytes()).unwrap_err().0, MSG_BODY_TOO_DEEP);
+        assert_eq!(
+            parse_body(empty.as_bytes()).unwrap_err().0,
+            MSG_BODY_TOO_DEEP
+        );
         let object = format!("{}1{}", "{\"a\":".repeat(65), "}".repeat(65));
         assert_eq!(
             parse_body(object.as_bytes()).unwrap_err().0,
@@ -931,10 +934,35 @@ mod tests {
     #[test]
     fn the_scanner_agrees_with_serde_json() {
         for text in [
-            "1", "-0", "01", "1.", "1.5e", "1e131072", "-", "[]", "[1,]", "{}", r#"{"a":1,}"#,
-            r#"{"a" 1}"#, "nul", "true", "truex", r#""\u00e9""#, r#""\ud800""#, r#""\udc00""#,
-            r#""\ud800\u0041""#, r#""\ud83d\ude00""#, r#""\x""#, "\"a\tb\"", "[1] 2", " [ ] ",
-            "\u{feff}1", r#"{"a":{"b":[1,{"c":null}]}}"#, r#""\u0000""#, "", " ",
+            "1",
+            "-0",
+            "01",
+            "1.",
+            "1.5e",
+            "1e131072",
+            "-",
+            "[]",
+            "[1,]",
+            "{}",
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            "nul",
+            "true",
+            "truex",
+            r#""\u00e9""#,
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud83d\ude00""#,
+            r#""\x""#,
+            "\"a\tb\"",
+            "[1] 2",
+            " [ ] ",
+            "\u{feff}1",
+            r#"{"a":{"b":[1,{"c":null}]}}"#,
+            r#""\u0000""#,
+            "",
+            " ",
         ] {
             assert_eq!(
                 json_scan::scan(text.as_bytes()).is_some(),

@@ -207,6 +207,19 @@ async fn deep_bodies_are_400_and_the_server_survives() {
             )
         );
     }
+    // Too deep and malformed: malformed JSON wins, at any depth.
+    for levels in [65, 129, 4000] {
+        let malformed = format!("{}1", "[".repeat(levels));
+        for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
+            let (status, body) = post_json(uri, &malformed).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                body,
+                error(StatusCode::BAD_REQUEST, "malformed JSON"),
+                "{levels}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
