@@ -1,6 +1,7 @@
 """Host artifacts and Docker images of the catalogue's services, rebuilt only when their inputs change."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import pathlib
 import subprocess
@@ -37,8 +38,17 @@ def image_inputs(service: Service) -> list[pathlib.Path]:
     return [service.dockerfile, *artifacts, HEALTHPROBE.artifact_dir]
 
 
+@functools.cache
+def _base_image_id() -> str:
+    """The base image is an input too: a rebuilt debian:bookworm-slim must rebuild every image on it."""
+    try:
+        return docker.from_env().images.get(BASE_IMAGE).id
+    except docker.errors.DockerException:
+        return "missing"
+
+
 def content_tag(service: Service) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(_base_image_id().encode())
     for path in _files(image_inputs(service)):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())

@@ -24,8 +24,9 @@ def outputs():
 
 
 @pytest.fixture(scope="module")
-def results_dir(tmp_path_factory) -> pathlib.Path:
-    return tmp_path_factory.mktemp("results")
+def results_dir() -> pathlib.Path:
+    # The default results directory: the smoke run's report and screenshot stay there as CI artifacts.
+    return catalogue.ROOT / "results"
 
 
 def invoke(*args: str):
