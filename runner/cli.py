@@ -148,10 +148,14 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
                           number(efficiency.get("cpuSecondsPer1kRequests"), 3),
                           "yes" if verified else "NO", result["status"] + (f": {result['problem']}" if result["problem"] else ""))
     console.print(table)
-    overheads = [r["overheadSeconds"] for r in document["results"] if r.get("overheadSeconds") is not None]
-    if overheads:
-        console.print(f"lab overhead per API (everything but the generator's iterations): "
-                      f"max {max(overheads):.2f} s, mean {sum(overheads) / len(overheads):.2f} s")
+    timed = [r for r in document["results"] if r.get("overheadSeconds") is not None]
+    if timed:
+        lab = [r["overheadSeconds"] - (r.get("startupSeconds") or 0) for r in timed]
+        console.print("per API, everything but the generator's iterations: "
+                      + ", ".join(f"{r['api']} {r['overheadSeconds']:.2f} s (start-up {r.get('startupSeconds') or 0:.2f} s)"
+                                  for r in timed))
+        console.print(f"lab overhead without the APIs' own start-up: max {max(lab):.2f} s, "
+                      f"mean {sum(lab) / len(lab):.2f} s per API")
     console.print(f"results: {results_dir / document['runId'] / 'run.json'}")
 
 

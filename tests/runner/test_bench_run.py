@@ -93,11 +93,11 @@ def test_verification_catches_an_api_that_acknowledges_without_persisting(output
     """go-rest pointed at another database: every answer is a 200, nothing lands where it is verified."""
     client = docker.from_env()
     dsn = outputs["database"]["dsn"]
-    with psycopg2.connect(dsn) as conn:
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("DROP DATABASE IF EXISTS elsewhere")
-            cursor.execute("CREATE DATABASE elsewhere")
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    with conn.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS elsewhere")
+        cursor.execute("CREATE DATABASE elsewhere")
     conn.close()
     elsewhere = dsn.rsplit("/", 1)[0] + "/elsewhere"
     database.reset(elsewhere)
