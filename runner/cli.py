@@ -27,6 +27,14 @@ def main() -> None:
     """API performance lab: identical event-ingestion APIs, measured fairly."""
 
 
+def _deployed_apis(names: tuple[str, ...], outputs: dict) -> list[catalogue.Service]:
+    """The named APIs, or by default every API the stack deployed (in catalogue order)."""
+    if names:
+        return _apis(names)
+    deployed = outputs.get("apis", {})
+    return [service for service in catalogue.APIS if service.name in deployed]
+
+
 @main.command("apis")
 def list_apis() -> None:
     """List the APIs of the catalogue."""
@@ -38,7 +46,8 @@ def list_apis() -> None:
 
 
 @main.command()
-@click.option("--api", "api_names", multiple=True, help="API to test (repeatable; default: every API)")
+@click.option("--api", "api_names", multiple=True,
+              help="API to test (repeatable; default: every API the stack deployed)")
 @click.option("--stack", default="local", show_default=True, help="the stack whose APIs are tested")
 @click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
               show_default=True)
@@ -50,7 +59,8 @@ def conformance(api_names, stack, results_dir, keyword) -> None:
 
     extra = ["-k", keyword] if keyword else []
     try:
-        results = job.run(_apis(api_names), stack_module.outputs(stack), results_dir, stack=stack,
+        outputs = stack_module.outputs(stack)
+        results = job.run(_deployed_apis(api_names, outputs), outputs, results_dir, stack=stack,
                           log=console.print, extra_args=extra)
     except job.ConformanceError as error:
         raise click.ClickException(str(error)) from error
@@ -71,12 +81,13 @@ def _progress_line(progress: dict) -> str:
     return (f"phase {progress.get('phase', '?'):>10} · VUs {progress.get('vus', '-'):>5} · "
             f"{progress.get('rps', 0):8.1f} req/s · errors {progress.get('errors', 0):>5} · "
             f"p95 {progress.get('p95Ms', progress.get('p95', 0)) or 0:8.2f} ms · "
-            f"{progress.get('elapsed', 0):6.1f} s elapsed, {progress.get('remaining', 0):6.1f} s left")
+            f"{progress.get('elapsedSeconds', 0):6.1f} s elapsed, {progress.get('remainingSeconds', 0):6.1f} s left")
 
 
 @main.command("run")
 @click.argument("mode", type=click.Choice(["smoke", "full", "saturation"]))
-@click.option("--api", "api_names", multiple=True, help="API to measure (repeatable; default: every API)")
+@click.option("--api", "api_names", multiple=True,
+              help="API to measure (repeatable; default: every API the stack deployed)")
 @click.option("--payload-size", "payload_sizes", multiple=True,
               type=click.Choice(["default", "4k", "8k", "32k", "64k"]), help="repeatable; default: default")
 @click.option("--stack", type=click.Choice(["local", "aws"]), default=None,
@@ -105,27 +116,26 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
     from runner import stack as stack_module
 
     stack = stack or stack_module.active_stack() or "local"
-    options = run_module.RunOptions(
-        mode=mode, apis=_apis(api_names), payload_sizes=list(payload_sizes) or ["default"], repeat=repeat,
-        phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
-        warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack,
-        command="bench " + " ".join(sys.argv[1:]))
-    if ephemeral:
-        stack_module.up(stack, log=console.print)
     try:
+        if ephemeral:
+            stack_module.up(stack, log=console.print)
         outputs = stack_module.outputs(stack)
         if not outputs:
             raise click.ClickException(f"the {stack} stack is not up: run `bench up {stack}` (or use --ephemeral)")
+        options = run_module.RunOptions(
+            mode=mode, apis=_deployed_apis(api_names, outputs), payload_sizes=list(payload_sizes) or ["default"],
+            repeat=repeat, phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
+            warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack,
+            command="bench " + " ".join(sys.argv[1:]))
         with Live(console=console, transient=True, refresh_per_second=4) as live:
             runner = run_module.Runner(options, outputs, stack_config.load(stack),
                                        on_progress=lambda p: live.update(_progress_line(p)), log=console.print)
-            try:
-                document = runner.run()
-            except run_module.RunError as error:
-                raise click.ClickException(str(error)) from error
+            document = runner.run()
+    except (run_module.RunError, stack_module.StackError) as error:
+        raise click.ClickException(str(error)) from error
     finally:
         if ephemeral:
-            stack_module.down(stack)
+            stack_module.down(stack, log=console.print)
     _print_run_summary(document, options.results_dir)
     ok = document["results"] and all(r["status"] == "passed" for r in document["results"])
     sys.exit(0 if ok else 1)

@@ -102,15 +102,6 @@ def start_database(client: docker.DockerClient, service: Service, image: str,
     return database
 
 
-def start_api(client: docker.DockerClient, service: Service, image: str, cfg: stack_config.StackConfig,
-              database: Database) -> Container:
-    environment = {**cfg.api_environment(), "DATABASE_URL": database.url, "PORT": str(service.port),
-                   "BIND_ADDRESS": "127.0.0.1"}
-    container = run(client, service, image, cfg, environment)
-    verify_limits(container, cfg.limits(service.resource_class))
-    return container
-
-
 def remove(client: docker.DockerClient, service: Service) -> None:
     _remove(client, container_name(service))
 

@@ -13,6 +13,8 @@ def reset(dsn: str) -> None:
     with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
         cursor.execute(SCHEMA.read_text())
         cursor.execute("TRUNCATE events, entities")
+        # Flush the previous measurement's WAL now, not during the next one.
+        cursor.execute("CHECKPOINT")
         cursor.execute("SELECT pg_stat_statements_reset()")
         cursor.execute("SELECT pg_stat_reset()")
     conn.close()

@@ -146,24 +146,28 @@ def window(samples: Iterable[Sample], role: str, start: datetime.datetime,
                          memory_peak_bytes=total(p.memory_peak_bytes for p in parts))
 
 
-def _container_window(mine: list[Sample], start: datetime.datetime, end: datetime.datetime) -> WindowFigures:
-    """Figures of one role inside [start, end], by absolute time.
+def _counter_at(mine: list[Sample], moment: datetime.datetime) -> float | None:
+    """The cumulative CPU counter (ns) at `moment`, interpolated between the samples around it."""
+    for left, right in zip(mine, mine[1:]):
+        if left.time <= moment <= right.time:
+            span = (right.time - left.time).total_seconds()
+            share = (moment - left.time).total_seconds() / span if span else 0.0
+            return left.cpu_total_ns + (right.cpu_total_ns - left.cpu_total_ns) * share
+    return None
 
-    CPU seconds come from the cumulative counter: the difference between the last sample at or before
-    `end` and the last sample at or before `start` (so a window between two samples still gets the CPU
-    used across it, pro-rated over the enclosing interval).
+
+def _container_window(mine: list[Sample], start: datetime.datetime, end: datetime.datetime) -> WindowFigures:
+    """Figures of one container inside [start, end], by absolute time.
+
+    CPU seconds are the cumulative counter interpolated at `end` minus the same at `start`. A window with no
+    sample inside it is shorter than the sampling interval: its figures are absent, not guessed.
     """
+    mine = sorted(mine, key=lambda s: s.time)
     inside = [s for s in mine if start <= s.time <= end]
-    before = [s for s in mine if s.time < start]
-    after = [s for s in mine if s.time > end]
     cpu_seconds = None
-    left = before[-1] if before else (inside[0] if inside else None)
-    right = after[0] if after else (inside[-1] if inside else None)
-    if left and right and right.time > left.time:
-        span = (right.time - left.time).total_seconds()
-        used = (right.cpu_total_ns - left.cpu_total_ns) / 1e9
-        overlap = (min(end, right.time) - max(start, left.time)).total_seconds()
-        cpu_seconds = used * max(overlap, 0.0) / span
+    at_start, at_end = _counter_at(mine, start), _counter_at(mine, end)
+    if inside and at_start is not None and at_end is not None:
+        cpu_seconds = (at_end - at_start) / 1e9
     if not inside:
         return WindowFigures(0, cpu_seconds, None, None, None, None)
     return WindowFigures(

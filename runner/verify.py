@@ -15,6 +15,9 @@ import psycopg2
 from runner.contract import S1, S2
 
 
+MAX_ENTITIES_PER_EVENT = 100  # the contract's bound
+
+
 @dataclasses.dataclass
 class Verification:
     passed: bool
@@ -58,9 +61,11 @@ def verify(dsn: str, acknowledged: int, ambiguous: int, entities_per_event: int 
     if not acknowledged <= persisted <= acknowledged + ambiguous:
         problems.append(f"{acknowledged} events acknowledged but {persisted} persisted"
                         f" ({ambiguous} ambiguous outcomes)")
-    if s1_rows != persisted:
+    # pg_stat_statements also counts statements of transactions rolled back after a client gave up
+    # (an ambiguous outcome), so those may add to the calls, never subtract.
+    if not persisted <= s1_rows <= persisted + ambiguous:
         problems.append(f"the event insert stored {s1_rows} rows, the table holds {persisted}")
-    if s2_calls != entities_written:
+    if not entities_written <= s2_calls <= entities_written + ambiguous * MAX_ENTITIES_PER_EVENT:
         problems.append(f"{s2_calls} entity upserts for {entities_written} entities of stored events")
     if others:
         problems.append(f"statements outside the contract touched its tables: {others[:3]}")

@@ -285,7 +285,21 @@ class ContainerRealizer(Realizer):
             state = self.client.api.inspect_container(resource_id)["State"]
         except docker.errors.NotFound:
             return False
-        return bool(state.get("Running")) or not inputs.get("mustRun", True)
+        if state.get("Running") or not inputs.get("mustRun", True):
+            return True
+        # Stopped, not gone: `bench run` and `bench conformance` stop every API but the one under test.
+        # Same inputs, same container: start it again instead of recreating it.
+        if state.get("Status") in ("exited", "created"):
+            try:
+                self.client.api.start(resource_id)
+                if inputs.get("wait"):
+                    self._wait_healthy(resource_id, inputs.get("name"), int(inputs.get("waitTimeout", 60)))
+                else:
+                    self._wait_running(resource_id, inputs.get("name"))
+                return True
+            except (docker.errors.DockerException, EngineError):
+                return False
+        return False
 
     def delete(self, resource_id, inputs):
         try:

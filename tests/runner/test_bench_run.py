@@ -55,6 +55,12 @@ def test_smoke_on_every_api_is_verified(outputs, results_dir):
         # The lab's own cost per API (everything but the generator's iterations), warm machine.
         assert item["overheadSeconds"] is not None
     assert document["environment"]["networkPath"] == "host"
+    # The same results are in the metrics database, percentiles included (the original lab stored NULL).
+    with psycopg2.connect(outputs["metricsDatabase"]["dsn"]) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(p.p95_ms) FROM results r JOIN phases p USING (result_id) "
+                       "WHERE r.run_id = %s", (document["runId"],))
+        assert cursor.fetchone() == (len(catalogue.APIS), len(catalogue.APIS))
+    conn.close()
     assert document["environment"]["versions"]["postgres"].startswith("15.")
 
 
@@ -126,3 +132,14 @@ def test_verification_catches_an_api_that_acknowledges_without_persisting(output
     assert item["verification"]["passed"] is False
     assert item["verification"]["acknowledged"] == 5 and item["verification"]["persisted"] == 0
     assert "5 events acknowledged but 0 persisted" in item["problem"]
+
+
+def test_the_readme_main_job_with_ephemeral_stack(results_dir):
+    """README's main command: `bench run smoke --ephemeral` brings the stack up, measures, takes it down.
+
+    Runs last in this module: it leaves no stack behind."""
+    result = invoke("run", "smoke", "--api", "go-rest", "--ephemeral", "--results-dir", str(results_dir))
+    assert result.exit_code == 0
+    assert latest_document(results_dir)["results"][0]["status"] == "passed"
+    assert stack.outputs("local") == {}
+    assert not docker.from_env().containers.list(all=True, filters={"label": "perflab.stack=local"})

@@ -28,11 +28,20 @@ def test_window_integrates_cpu_between_samples():
     assert figures.memory_peak_bytes == 106
 
 
-def test_window_between_two_samples_is_pro_rated():
+def test_window_shorter_than_the_sampling_interval_has_no_figures():
     figures = sampler.window(samples(cpu_per_second=1.0), "api", at(3.25), at(3.75))
     assert figures.samples == 0
-    assert figures.cpu_seconds == pytest.approx(0.5)
-    assert figures.cpu_percent_avg is None  # no sample inside: averages are absent, not invented
+    assert figures.cpu_seconds is None and figures.cpu_percent_avg is None  # absent, not invented
+
+
+def test_busy_phase_between_idle_periods_is_not_smeared():
+    # Idle until 2 s, one full core from 2 s to 6 s, idle after: the phase [2, 6] used exactly 4 CPU-s.
+    def counter(t):
+        return 0 if t <= 2 else (t - 2) * 1e9 if t <= 6 else 4e9
+    busy = [sampler.Sample("api", at(i), int(counter(i)), 0.0, 1) for i in range(11)]
+    assert sampler.window(busy, "api", at(2), at(6)).cpu_seconds == pytest.approx(4.0)
+    # A window that starts between samples interpolates the counter at its edges.
+    assert sampler.window(busy, "api", at(2.5), at(6)).cpu_seconds == pytest.approx(3.5)
 
 
 def test_window_ignores_other_roles():
