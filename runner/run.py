@@ -235,6 +235,8 @@ class Runner:
             for name in deployed_containers(self._api_output(api)):
                 sampling.add("api", name)
             summary = self._run_loadgen(api, size, work_dir, sampling)
+            if summary["phases"]:
+                sampling.wait_past(max(parse_time(p["end"]) for p in summary["phases"]))
             samples = sampling.stop()
             windows = [parse_time(p["start"]) for p in summary["phases"]] + [parse_time(p["end"]) for p in summary["phases"]]
             if summary.get("warmup"):

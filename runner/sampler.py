@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import threading
+import time
 from typing import Iterable
 
 import docker
@@ -93,6 +94,18 @@ class Sampler:
         thread = threading.Thread(target=self._follow, args=(role, name), daemon=True, name=f"sampler-{role}")
         thread.start()
         self._threads.append(thread)
+
+    def wait_past(self, moment: datetime.datetime, timeout: float = 3.0) -> None:
+        """Keep sampling until every followed container has a sample after `moment` (the end of the last
+        phase), so the counter can be interpolated at that edge; give up after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                names = {s.container for s in self.samples}
+                late = {s.container for s in self.samples if s.time > moment}
+            if names and names <= late:
+                return
+            time.sleep(0.1)
 
     def stop(self) -> list[Sample]:
         self._stop.set()
