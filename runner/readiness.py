@@ -8,6 +8,7 @@ import grpc
 import httpx
 import psycopg2
 
+from runner import grpcweb
 from runner.catalogue import Service
 
 
@@ -38,17 +39,16 @@ def grpcweb_ready(base_url: str) -> Callable[[], bool]:
     """grpc.health.v1 Check over gRPC-Web: an empty request frame in, SERVING and grpc-status 0 out."""
     def probe() -> bool:
         try:
-            response = httpx.post(f"{base_url}/grpc.health.v1.Health/Check", content=b"\x00\x00\x00\x00\x00",
+            response = httpx.post(f"{base_url}/grpc.health.v1.Health/Check", content=grpcweb.encode_frame(b""),
                                   headers={"Content-Type": "application/grpc-web+proto"}, timeout=5.0)
         except httpx.HTTPError:
             return False
-        body, frames = response.content, {}
-        while len(body) >= 5:
-            flag, length = body[0], int.from_bytes(body[1:5], "big")
-            frames[flag & 0x80] = body[5:5 + length]
-            body = body[5 + length:]
-        serving = frames.get(0) == b"\x08\x01"  # HealthCheckResponse{status: SERVING}
-        return response.status_code == 200 and serving and b"grpc-status:0" in frames.get(0x80, b"")
+        try:
+            messages, trailers = grpcweb.decode_response(response.content)
+        except ValueError:  # a truncated frame or a non-ASCII trailer block
+            return False
+        serving = messages[-1:] == [b"\x08\x01"]  # HealthCheckResponse{status: SERVING}
+        return response.status_code == 200 and serving and trailers.get("grpc-status") == "0"
     return probe
 
 

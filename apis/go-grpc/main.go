@@ -6,73 +6,46 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/grpcapi"
+	"github.com/perflab/apilab/internal/lifecycle"
 	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/internal/store"
 )
 
-// shutdownGrace bounds how long in-flight calls may take to finish after SIGTERM.
-const shutdownGrace = 30 * time.Second
-
 func main() {
-	if err := run(); err != nil {
+	if err := lifecycle.Run(config.DefaultGRPCPort, newServer); err != nil {
 		fmt.Fprintln(os.Stderr, "go-grpc:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	cfg, err := config.Load(config.DefaultGRPCPort)
-	if err != nil {
-		return err
-	}
-	log := cfg.NewLogger()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-
-	events, err := store.Open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer events.Close()
-
-	listener, err := net.Listen("tcp", cfg.ListenAddress())
-	if err != nil {
-		return err
-	}
+func newServer(cfg config.Config, events *store.Store, log *slog.Logger) lifecycle.Server {
 	// A message over MAX_BODY_BYTES is refused by grpc-go itself with RESOURCE_EXHAUSTED.
 	server := grpc.NewServer(grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)))
 	pb.RegisterEventServiceServer(server, grpcapi.NewEventService(events, log))
 	healthpb.RegisterHealthServer(server, grpcapi.NewHealthService(events))
+	return grpcServer{server}
+}
 
-	served := make(chan error, 1)
-	go func() { served <- server.Serve(listener) }()
-	log.Info("listening", "address", listener.Addr().String(), "dbPoolMax", cfg.DBPoolMax, "maxBodyBytes", cfg.MaxBodyBytes)
+// grpcServer gives a grpc.Server the Shutdown of lifecycle.Server.
+type grpcServer struct{ *grpc.Server }
 
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	// GracefulStop stops accepting and waits for in-flight calls; a call still running after the grace
-	// period is cut off. The deferred Close then closes the pool.
+// Shutdown stops accepting and waits for in-flight calls (GracefulStop); a call still running when ctx
+// is done is cut off (Stop). It never fails.
+func (s grpcServer) Shutdown(ctx context.Context) error {
 	stopped := make(chan struct{})
-	go func() { server.GracefulStop(); close(stopped) }()
+	go func() { s.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(shutdownGrace):
-		server.Stop()
+	case <-ctx.Done():
+		s.Stop()
 	}
 	return nil
 }

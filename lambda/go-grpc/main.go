@@ -4,27 +4,15 @@ package main
 
 import (
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
+	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/grpcapi"
-	"github.com/perflab/apilab/lambda/internal/lambdaenv"
+	"github.com/perflab/apilab/lambda/internal/lambdarun"
 	"github.com/perflab/apilab/lambda/internal/lazydb"
 )
 
 func main() {
-	cfg, err := lambdaenv.Load()
-	if err != nil {
-		// An init error: Lambda reports it and retries the environment; no invocation runs.
-		slog.Error("invalid configuration", "error", err)
-		os.Exit(1)
-	}
-	log := cfg.NewLogger()
-	db := lazydb.New(cfg)
-	handler := NewHandler(grpcapi.NewEventService(db, log), grpcapi.NewHealthService(db), int(cfg.MaxBodyBytes))
-	lambda.StartWithOptions(handler.Handle, lambda.WithEnableSIGTERM(func() {
-		db.Close()
-		os.Exit(0)
-	}))
+	lambdarun.Start(func(cfg config.Config, db *lazydb.Store, log *slog.Logger) any {
+		return NewHandler(grpcapi.NewEventService(db, log), grpcapi.NewHealthService(db), int(cfg.MaxBodyBytes)).Handle
+	})
 }

@@ -8,13 +8,13 @@ messages of the suite's generated stubs.
 from __future__ import annotations
 
 import base64
-import struct
 import urllib.parse
 from typing import Any
 
 import grpc
 import httpx
 
+from runner import grpcweb
 from tests.conformance import protos
 from tests.conformance.clients import GRPC_TO_HTTP, Outcome, event_to_proto, response_to_body
 
@@ -22,9 +22,6 @@ EVENT_SERVICE = "/com.example.grpc.EventService"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 BINARY = "application/grpc-web+proto"
 TEXT = "application/grpc-web-text"
-
-_TRAILERS_FLAG = 0x80
-_COMPRESSED_FLAG = 0x01
 
 
 class GrpcWebError(grpc.RpcError):
@@ -44,31 +41,9 @@ class GrpcWebError(grpc.RpcError):
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def frame(message: bytes, flags: int = 0) -> bytes:
-    return struct.pack(">BI", flags, len(message)) + message
-
-
-def parse_frames(body: bytes) -> tuple[list[bytes], dict[str, str]]:
-    """Message frames and the trailers of a gRPC-Web response body."""
-    messages: list[bytes] = []
-    trailers: dict[str, str] = {}
-    offset = 0
-    while offset < len(body):
-        if len(body) - offset < 5:
-            raise ValueError("truncated frame header in the response")
-        flags, length = struct.unpack(">BI", body[offset:offset + 5])
-        payload = body[offset + 5:offset + 5 + length]
-        if len(payload) != length:
-            raise ValueError("truncated frame in the response")
-        offset += 5 + length
-        if flags & _TRAILERS_FLAG:
-            for line in payload.decode("ascii").split("\r\n"):
-                if line:
-                    name, _, value = line.partition(":")
-                    trailers[name.strip().lower()] = value.strip()
-        else:
-            messages.append(payload)
-    return messages, trailers
+# The framing is shared with the runner's readiness probe (runner/grpcweb.py).
+frame = grpcweb.encode_frame
+parse_frames = grpcweb.decode_response  # message frames and the trailers of a response body
 
 
 class GrpcWebClient:

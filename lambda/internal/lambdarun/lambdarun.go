@@ -1,0 +1,31 @@
+// Package lambdarun holds the start-up both Lambda functions share: the environment contract, the logger,
+// the lazily opened database pool, and the Lambda runtime loop with a SIGTERM hook that closes the pool.
+package lambdarun
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/perflab/apilab/internal/config"
+	"github.com/perflab/apilab/lambda/internal/lambdaenv"
+	"github.com/perflab/apilab/lambda/internal/lazydb"
+)
+
+// Start loads the settings and serves the handler newHandler returns (any handler lambda.Start accepts)
+// until Lambda shuts the environment down; it never returns. An invalid configuration exits with status 1:
+// an init error, which Lambda reports and retries the environment on; no invocation runs.
+func Start(newHandler func(cfg config.Config, db *lazydb.Store, log *slog.Logger) any) {
+	cfg, err := lambdaenv.Load()
+	if err != nil {
+		slog.Error("invalid configuration", "error", err)
+		os.Exit(1)
+	}
+	log := cfg.NewLogger()
+	db := lazydb.New(cfg)
+	lambda.StartWithOptions(newHandler(cfg, db, log), lambda.WithEnableSIGTERM(func() {
+		db.Close()
+		os.Exit(0)
+	}))
+}
