@@ -77,18 +77,31 @@ def ensure_image(service: Service, client: docker.DockerClient | None = None, lo
     reference = f"{service.image}:{content_tag(service)}"
     try:
         client.images.get(reference)
-        return reference
     except docker.errors.ImageNotFound:
-        pass
-    log(f"building image {reference}")
-    try:
-        client.images.build(path=str(ROOT), dockerfile=str(service.dockerfile.relative_to(ROOT)),
-                            tag=reference, rm=True, pull=False, labels={"perflab.service": service.name})
-    except docker.errors.BuildError as error:
-        lines = [chunk.get("stream", chunk.get("error", "")) for chunk in error.build_log]
-        raise BuildError(f"{service.name}: docker build failed:\n{''.join(lines)[-3000:]}") from error
+        log(f"building image {reference}")
+        try:
+            client.images.build(path=str(ROOT), dockerfile=str(service.dockerfile.relative_to(ROOT)),
+                                tag=reference, rm=True, pull=False, labels={"perflab.service": service.name})
+        except docker.errors.BuildError as error:
+            lines = [chunk.get("stream", chunk.get("error", "")) for chunk in error.build_log]
+            raise BuildError(f"{service.name}: docker build failed:\n{''.join(lines)[-3000:]}") from error
     client.images.get(reference).tag(service.image, "latest")
+    prune_superseded(client, service, reference, log)
     return reference
+
+
+def prune_superseded(client: docker.DockerClient, service: Service, keep: str, log=print) -> None:
+    """Remove this service's older content-tagged images, so rebuilding after each change does not fill the
+    disk. An image a container still uses stays (Docker refuses); the new one keeps the `latest` tag."""
+    for image in client.images.list(name=service.image):
+        if keep in image.tags:
+            continue
+        for tag in image.tags:
+            try:
+                client.images.remove(tag, noprune=False)
+                log(f"removed superseded image {tag}")
+            except docker.errors.APIError:
+                pass  # still used by a container (e.g. a stack not yet updated): kept
 
 
 def prepare(services: Iterable[Service], client: docker.DockerClient | None = None, log=print) -> dict[str, str]:
