@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from runner import catalogue
+from perflab import catalogue
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -111,7 +111,7 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
     """Measure every API (one at a time) under the MODE's load phases, verified."""
     from rich.live import Live
 
-    from runner import config as stack_config
+    from perflab import settings as stack_config
     from runner import run as run_module
     from runner import stack as stack_module
 

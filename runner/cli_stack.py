@@ -10,7 +10,7 @@ import click
 
 import docker.errors
 
-from runner import config as stack_config
+from perflab import settings as stack_config
 from runner import images
 from runner import stack as lab_stack
 from runner.engine.errors import EngineError

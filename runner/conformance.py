@@ -13,9 +13,9 @@ import xml.etree.ElementTree as ElementTree
 
 import docker
 
-from runner import config as stack_config
+from perflab import settings as stack_config
 from runner import containers, database
-from runner.catalogue import ROOT, Service
+from perflab.catalogue import ROOT, Service
 
 
 class ConformanceError(Exception):

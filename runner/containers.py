@@ -1,46 +1,25 @@
 """Containers of the lab on the local Docker engine: start with the stack's limits, wait for real health."""
 from __future__ import annotations
 
-import dataclasses
 import time
-import urllib.parse
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
-from runner import config as stack_config
-from runner import readiness
-from runner.catalogue import Service
+from perflab import settings as stack_config
+from perflab.catalogue import Service
+from perflab.errors import LabError
+from perflab.names import LABEL, Database, container_name
+from runner import readiness, statedir
 
-LABEL = "perflab.stack"
+__all__ = ["LABEL", "ContainerError", "Database", "container_name", "run", "verify_limits", "wait_ready",
+           "start_database", "remove", "deployed_containers", "start_deployed", "stop_deployed",
+           "stop_all_deployed"]
 
 
-class ContainerError(Exception):
+class ContainerError(LabError):
     pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Database:
-    container: str
-    host: str
-    port: int
-    user: str
-    password: str
-    name: str
-
-    @property
-    def dsn(self) -> str:
-        password = urllib.parse.quote(self.password, safe="")
-        return f"postgresql://{self.user}:{password}@{self.host}:{self.port}/{self.name}"
-
-    @property
-    def url(self) -> str:  # the DATABASE_URL of the environment contract
-        return self.dsn.replace("postgresql://", "postgres://", 1)
-
-
-def container_name(service: Service) -> str:
-    return f"perflab-{service.name}"
 
 
 def _remove(client: docker.DockerClient, name: str) -> None:
@@ -92,7 +71,7 @@ def wait_ready(container: Container, probe, timeout: float = 90.0) -> float:
 
 def start_database(client: docker.DockerClient, service: Service, image: str,
                    cfg: stack_config.StackConfig) -> Database:
-    password = stack_config.database_password()
+    password = statedir.database_password()
     database = Database(container_name(service), "127.0.0.1", service.port, "bench", password, "events")
     environment = {"POSTGRES_PASSWORD": password, "PGPORT": str(service.port), "POSTGRES_USER": database.user,
                    "POSTGRES_DB": database.name, "LISTEN_ADDRESSES": "127.0.0.1"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import psycopg2
 
-from runner.catalogue import ROOT
+from perflab.catalogue import ROOT
 
 SCHEMA = ROOT / "db" / "schema.sql"
 

@@ -8,7 +8,7 @@ import subprocess
 
 import docker
 
-from runner.catalogue import ROOT
+from perflab.catalogue import ROOT
 
 
 def _run(*command: str) -> str | None:

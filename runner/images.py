@@ -1,61 +1,50 @@
-"""Host artifacts and Docker images of the catalogue's services, rebuilt only when their inputs change."""
+"""Host artifacts and Docker images of the catalogue's services, rebuilt only when their inputs change.
+
+`bench build` (and `bench up`, which builds first) runs this before the Pulumi program: the program only
+refers to `perflab/<name>:<content tag>` (perflab.artifacts), so evaluating it has no side effect and the
+real Pulumi engine and the in-process one see the same inputs.
+"""
 from __future__ import annotations
 
 import functools
-import hashlib
-import pathlib
+import os
 import subprocess
-from typing import Iterable
+from typing import Callable, Iterable
 
 import docker
 import docker.errors
 
-from runner.catalogue import HEALTHPROBE, ROOT, Service
+from perflab import artifacts
+from perflab.artifacts import BASE_IMAGE, is_database
+from perflab.catalogue import HEALTHPROBE, LAMBDA_GATEWAY, ROOT, Service
+from perflab.errors import LabError
 
-BASE_IMAGE = "debian:bookworm-slim"
+Log = Callable[[str], None]
 
 
-class BuildError(Exception):
+class BuildError(LabError):
     pass
 
 
-def _files(paths: Iterable[pathlib.Path]) -> list[pathlib.Path]:
-    found = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file()))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise BuildError(f"missing build input {path.relative_to(ROOT)}")
-    return found
-
-
-def image_inputs(service: Service) -> list[pathlib.Path]:
-    if service.role in ("database", "metrics-database"):
-        return [service.dockerfile, ROOT / "db/postgres/entrypoint.sh", ROOT / "db/schema.sql"]
-    artifacts = [ROOT / path for path in service.artifacts] or [service.artifact_dir]
-    return [service.dockerfile, *artifacts, HEALTHPROBE.artifact_dir]
-
-
 @functools.cache
-def _base_image_id() -> str:
+def base_image_id() -> str:
     """The base image is an input too: a rebuilt debian:bookworm-slim must rebuild every image on it."""
     try:
-        return docker.from_env().images.get(BASE_IMAGE).id
-    except docker.errors.DockerException:
-        return "missing"
+        return str(docker.from_env().images.get(BASE_IMAGE).id)
+    except docker.errors.ImageNotFound as error:
+        raise BuildError(f"base image {BASE_IMAGE} is missing: run scripts/setup (it builds it offline)") from error
+
+
+def export_base_image_id() -> None:
+    """Hand the base image's id to the Pulumi program (it reads PERFLAB_BASE_IMAGE_ID, never Docker)."""
+    os.environ[artifacts.BASE_IMAGE_ID_VARIABLE] = base_image_id()
 
 
 def content_tag(service: Service) -> str:
-    digest = hashlib.sha256(_base_image_id().encode())
-    for path in _files(image_inputs(service)):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return artifacts.content_tag(service, base_image_id())
 
 
-def build_artifact(service: Service, log=print) -> None:
+def build_artifact(service: Service, log: Log = print) -> None:
     """Run the service's build.sh (idempotent; fast when nothing changed)."""
     script = service.build_command
     if not script.exists():
@@ -67,21 +56,20 @@ def build_artifact(service: Service, log=print) -> None:
         raise BuildError(f"{service.name}: {script.relative_to(ROOT)} failed (exit {result.returncode}):\n{tail}")
 
 
-def ensure_image(service: Service, client: docker.DockerClient | None = None, log=print) -> str:
+def ensure_image(service: Service, client: docker.DockerClient | None = None, log: Log = print) -> str:
     """Build `perflab/<name>:<content hash>` unless it exists already; return the reference."""
     client = client or docker.from_env()
-    try:
-        client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound as error:
-        raise BuildError(f"base image {BASE_IMAGE} is missing: run scripts/setup (it builds it offline)") from error
     reference = f"{service.image}:{content_tag(service)}"
     try:
         client.images.get(reference)
     except docker.errors.ImageNotFound:
         log(f"building image {reference}")
         try:
+            # forcerm: no intermediate container is left behind, even when a step fails.
             client.images.build(path=str(ROOT), dockerfile=str(service.dockerfile.relative_to(ROOT)),
-                                tag=reference, rm=True, pull=False, labels={"perflab.service": service.name})
+                                tag=reference, rm=True, forcerm=True, pull=False,
+                                buildargs=service.docker_build_args or None,
+                                labels={"perflab.service": service.name})
         except docker.errors.BuildError as error:
             lines = [chunk.get("stream", chunk.get("error", "")) for chunk in error.build_log]
             raise BuildError(f"{service.name}: docker build failed:\n{''.join(lines)[-3000:]}") from error
@@ -90,7 +78,7 @@ def ensure_image(service: Service, client: docker.DockerClient | None = None, lo
     return reference
 
 
-def prune_superseded(client: docker.DockerClient, service: Service, keep: str, log=print) -> None:
+def prune_superseded(client: docker.DockerClient, service: Service, keep: str, log: Log = print) -> None:
     """Remove this service's older content-tagged images, so rebuilding after each change does not fill the
     disk. An image a container still uses stays (Docker refuses); the new one keeps the `latest` tag."""
     for image in client.images.list(name=service.image):
@@ -104,15 +92,25 @@ def prune_superseded(client: docker.DockerClient, service: Service, keep: str, l
                 pass  # still used by a container (e.g. a stack not yet updated): kept
 
 
-def prepare(services: Iterable[Service], client: docker.DockerClient | None = None, log=print) -> dict[str, str]:
+def prepare(services: Iterable[Service], client: docker.DockerClient | None = None,
+            log: Log = print) -> dict[str, str]:
     """Artifacts then images for `services` (the health probe first: every API image contains it)."""
     client = client or docker.from_env()
     services = list(services)
-    if any(s.role not in ("database", "metrics-database") for s in services):
+    if any(not is_database(s) for s in services):
         build_artifact(HEALTHPROBE, log)
     references = {}
     for service in services:
-        if service.role not in ("database", "metrics-database"):
+        if not is_database(service):
             build_artifact(service, log)
         references[service.name] = ensure_image(service, client, log)
     return references
+
+
+def stack_images(apis: Iterable[Service]) -> list[Service]:
+    """Every image a local stack with these APIs refers to: the databases, the APIs, the Lambda gateway."""
+    from perflab.catalogue import METRICS_DATABASE, SUT_DATABASE
+
+    apis = list(apis)
+    gateway = [LAMBDA_GATEWAY] if any(s.deployment == "lambda" for s in apis) else []
+    return [SUT_DATABASE, METRICS_DATABASE, *apis, *gateway]

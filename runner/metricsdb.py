@@ -6,7 +6,7 @@ import json
 import psycopg2
 import psycopg2.extras
 
-from runner.catalogue import ROOT
+from perflab.catalogue import ROOT
 
 MIGRATIONS = ROOT / "db" / "metrics"
 

@@ -9,7 +9,7 @@ import httpx
 import psycopg2
 
 from runner import grpcweb
-from runner.catalogue import Service
+from perflab.catalogue import Service
 
 
 def http_ready(url: str) -> Callable[[], bool]:

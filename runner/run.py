@@ -21,9 +21,9 @@ from typing import Callable
 import docker
 import docker.errors
 
-from runner import config as stack_config
+from perflab import settings as stack_config
 from runner import database, environment, images, sampler, verify
-from runner.catalogue import LOADGEN, ROOT, Service
+from perflab.catalogue import LOADGEN, ROOT, Service
 from runner.containers import (ContainerError, deployed_containers, start_deployed, stop_all_deployed,
                                stop_deployed, verify_limits)
 

@@ -16,13 +16,17 @@ import docker
 import docker.errors
 import psycopg2
 
-from runner import config as stack_config
-from runner import readiness
-from runner.catalogue import ROOT, api as catalogue_api
-from runner.containers import LABEL
+from perflab import artifacts, catalogue
+from perflab import settings as stack_config
+from perflab.catalogue import ROOT
+from perflab.catalogue import api as catalogue_api
+from perflab.errors import LabError
+from perflab.names import LABEL
+from runner import images, readiness, statedir
+from stacks.settings import API_OVERRIDE_VARIABLE
 
 
-class StackError(Exception):
+class StackError(LabError):
     pass
 
 
@@ -36,34 +40,47 @@ def engine_kind() -> str:
     return "pulumi" if shutil.which("pulumi") else "in-process"
 
 
-def _automation_stack(stack: str):
+def _automation_stack(stack: str, env: dict[str, str] | None = None):
     from pulumi import automation
 
-    return automation.create_or_select_stack(stack_name=stack, work_dir=str(ROOT))
+    options = automation.LocalWorkspaceOptions(env_vars=env or {})
+    return automation.create_or_select_stack(stack_name=stack, work_dir=str(ROOT), opts=options)
 
 
-def _overrides(apis: list[str] | None) -> dict:
-    return {} if apis is None else {"perflab:apis": list(apis)}
+def build(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None) -> dict[str, str]:
+    """Build every artifact and image the stack refers to (the program itself builds nothing)."""
+    cfg = stack_config.load(stack)
+    names = apis if apis is not None else cfg.api_names
+    try:
+        services = catalogue.apis(names)
+    except KeyError as error:
+        raise StackError(str(error.args[0])) from error
+    return images.prepare(images.stack_images(services), log=log)
+
+
+def program_environment(apis: list[str] | None = None) -> dict[str, str]:
+    """What the program reads from the host besides its config: the base image's id (part of every image
+    tag) and a per-run API list. Passed as environment variables, so no committed file is rewritten."""
+    statedir.database_password()  # generated once, before the program reads it
+    env = {artifacts.BASE_IMAGE_ID_VARIABLE: images.base_image_id()}
+    if apis is not None:
+        env[API_OVERRIDE_VARIABLE] = ",".join(apis)
+    return env
 
 
 def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None) -> dict:
-    """Apply the program; `apis` (names) narrows the stack's API list for this run."""
+    """Build, then apply the program; `apis` (names) narrows the stack's API list for this run."""
     start = time.monotonic()
+    build(stack, log, apis)
+    env = program_environment(apis)
     if engine_kind() == "pulumi":
-        import json
-
-        from pulumi import automation
-
-        handle = _automation_stack(stack)
-        for key, value in _overrides(apis).items():
-            handle.set_config(key, automation.ConfigValue(json.dumps(value)))
-        handle.up(on_output=lambda line: log(line.rstrip()))
+        _automation_stack(stack, env).up(on_output=lambda line: log(line.rstrip()))
         result = outputs(stack)
     else:
         from runner import engine
 
         try:
-            result = engine.up(stack, log, _overrides(apis))
+            result = engine.up(stack, log, env)
         except engine.EngineError as error:
             raise StackError(str(error)) from error
     verify(result)
@@ -72,13 +89,15 @@ def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str]
 
 
 def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
+    """Remove the stack; returns what was really removed (names from the engine, or Pulumi's own count)."""
     from runner import engine
 
     if engine.recorded_resources(stack) or engine_kind() == "in-process":
         removed = engine.down(stack, log)
     else:
-        _automation_stack(stack).destroy(on_output=lambda line: log(line.rstrip()))
-        removed = []
+        destroyed = _automation_stack(stack).destroy(on_output=lambda line: log(line.rstrip()))
+        count = int((destroyed.summary.resource_changes or {}).get("delete", 0))
+        removed = [f"resource {i + 1}" for i in range(count)]
     leftovers = docker.from_env().containers.list(all=True, filters={"label": f"{LABEL}={stack}"})
     if leftovers:
         raise StackError(f"containers of stack {stack} still exist: {', '.join(c.name for c in leftovers)}")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import pulumi
 
-from runner import config as stack_config
-from runner.catalogue import Service
-from runner.containers import Database, container_name
-from stacks.service import LOOPBACK, ContainerService, health_test
+from perflab.catalogue import Service
+from perflab.names import LOOPBACK, Database, container_name
+from stacks.service import ContainerService, health_test
 
 USER = "bench"
 NAME = "events"
 
 
 class PostgresDatabase(pulumi.ComponentResource):
-    def __init__(self, name: str, service: Service, image_name: pulumi.Input[str], *,
+    def __init__(self, name: str, service: Service, image_id: pulumi.Input[str], *,
                  settings, password: pulumi.Output, with_schema: bool, postgres_args: list[str],
                  network: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:local:PostgresDatabase", name, None, opts)
@@ -26,7 +25,7 @@ class PostgresDatabase(pulumi.ComponentResource):
             "LISTEN_ADDRESSES": LOOPBACK if mode == "host" else "*",
             "INIT_SQL": "/perflab/schema.sql" if with_schema else ""})
         self.service = ContainerService(
-            name, service, image_name, limits=settings.config.limits(service.resource_class),
+            name, service, image_id, limits=settings.config.limits(service.resource_class),
             environment=environment, stack=settings.stack, network_mode=mode, network=network,
             command=postgres_args, health_check=health_test(service, NAME, USER),
             healthcheck_interval=settings.healthcheck_interval, opts=pulumi.ResourceOptions(parent=self))

@@ -14,18 +14,13 @@ import dataclasses
 
 import pulumi
 
-from runner.catalogue import LAMBDA_GATEWAY, Service
-from runner.containers import container_name
-from stacks.service import LOOPBACK, ContainerService, limits_output
-
-
-def emulator_container_name(service: Service, index: int) -> str:
-    return f"{container_name(service)}-{index}"
+from perflab.catalogue import LAMBDA_GATEWAY, Service
+from perflab.names import LOOPBACK, container_name, emulator_container_name
+from stacks.service import ContainerService, limits_output
 
 
 class LambdaFunction(pulumi.ComponentResource):
-    def __init__(self, name: str, service: Service, image_name: pulumi.Input[str],
-                 gateway_image_name: pulumi.Input[str], *, settings, database_url: pulumi.Output,
+    def __init__(self, name: str, service: Service, image, gateway_image, *, settings, database_url: pulumi.Output,
                  shared_environment: dict[str, str], depends_on=(), opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:local:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -45,7 +40,7 @@ class LambdaFunction(pulumi.ComponentResource):
             emulator = dataclasses.replace(service, name=f"{service.name}-{index}", port=port)
             runtime_api = f"http://{LOOPBACK}:{port + 1}"
             self.containers[emulator.name] = ContainerService(
-                emulator.name, emulator, image_name, limits=limits, environment=environment,
+                emulator.name, emulator, image.image_id, limits=limits, environment=environment,
                 health_check=["CMD", "/usr/local/bin/healthprobe", "http", f"{runtime_api}/2018-06-01/ping"],
                 depends_on=list(depends_on), labels={**labels, "perflab.environment": str(index)},
                 opts=child, **common).container
@@ -57,7 +52,7 @@ class LambdaFunction(pulumi.ComponentResource):
                                       protocol=service.protocol)
         listen = f"{LOOPBACK}:{service.port}"
         self.containers[service.name] = ContainerService(
-            service.name, gateway, gateway_image_name, limits=gateway_limits,
+            service.name, gateway, gateway_image.image_id, limits=gateway_limits,
             environment={"GATEWAY_LISTEN": listen,
                          "GATEWAY_EMULATORS": ",".join(e["endpoint"] for e in self.emulators)},
             health_check=["CMD", "/usr/local/bin/healthprobe", "http", f"http://{listen}/_gateway/health"],
@@ -67,9 +62,9 @@ class LambdaFunction(pulumi.ComponentResource):
         self.output = {
             "container": container_name(service), "containers": self.container_names,
             "endpoint": f"http://{listen}", "protocol": service.protocol, "port": service.port,
-            "image": image_name, "resourceClass": service.resource_class, "limits": limits_output(limits),
+            "image": image.reference, "resourceClass": service.resource_class, "limits": limits_output(limits),
             "deployment": service.deployment, "environments": len(self.emulators),
             "dbPoolMax": settings.lambda_db_pool_max, "emulators": self.emulators,
-            "gateway": {"container": container_name(service), "image": gateway_image_name,
+            "gateway": {"container": container_name(service), "image": gateway_image.reference,
                         "resourceClass": LAMBDA_GATEWAY.resource_class, "limits": limits_output(gateway_limits)}}
         self.register_outputs({})

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pulumi
 
-from runner.catalogue import LAMBDA_GATEWAY, METRICS_DATABASE, SUT_DATABASE, Service
-from runner.containers import container_name
+from perflab.catalogue import LAMBDA_GATEWAY, METRICS_DATABASE, SUT_DATABASE, Service
+from perflab.names import LOOPBACK, container_name
 from stacks.database import PostgresDatabase
 from stacks.images import ServiceImage
 from stacks.lambda_function import LambdaFunction
 from stacks.network import LabNetwork
-from stacks.service import LOOPBACK, ContainerService, health_test, limits_output
+from stacks.service import ContainerService, health_test, limits_output
 from stacks.settings import Settings
 
 
@@ -32,13 +32,13 @@ class LocalStack(pulumi.ComponentResource):
         network = LabNetwork("network", settings.stack, opts=child).name if settings.network_mode == "bridge" else None
 
         self.database = PostgresDatabase(
-            SUT_DATABASE.name, SUT_DATABASE, ServiceImage(SUT_DATABASE.name, SUT_DATABASE, opts=child).image_name,
+            SUT_DATABASE.name, SUT_DATABASE, ServiceImage(SUT_DATABASE.name, SUT_DATABASE, opts=child).image_id,
             settings=settings, password=settings.db_password, with_schema=True,
             postgres_args=cfg.postgres_args(), network=network, opts=child)
         # The metrics database is small: the system-under-test settings (shared_buffers...) do not fit it.
         self.metrics_database = PostgresDatabase(
             METRICS_DATABASE.name, METRICS_DATABASE,
-            ServiceImage(METRICS_DATABASE.name, METRICS_DATABASE, opts=child).image_name,
+            ServiceImage(METRICS_DATABASE.name, METRICS_DATABASE, opts=child).image_id,
             settings=settings, password=settings.db_password, with_schema=False, postgres_args=[],
             network=network, opts=child)
 
@@ -48,13 +48,13 @@ class LocalStack(pulumi.ComponentResource):
         self.apis: dict[str, dict] = {}
         container_names = [container_name(SUT_DATABASE), container_name(METRICS_DATABASE)]
         # One gateway image serves every Lambda (each gets its own gateway container).
-        gateway_image = (ServiceImage(LAMBDA_GATEWAY.name, LAMBDA_GATEWAY, opts=child).image_name
+        gateway_image = (ServiceImage(LAMBDA_GATEWAY.name, LAMBDA_GATEWAY, opts=child)
                          if any(s.deployment == "lambda" for s in apis) else None)
         for service in apis:
             image = ServiceImage(service.name, service, opts=child)
             if service.deployment == "lambda":
                 function = LambdaFunction(
-                    service.name, service, image.image_name, gateway_image, settings=settings,
+                    service.name, service, image, gateway_image, settings=settings,
                     database_url=self.database.url_for_apis, shared_environment=shared,
                     depends_on=[self.database.container], opts=child)
                 self.containers.update(function.containers)
@@ -66,13 +66,13 @@ class LocalStack(pulumi.ComponentResource):
                 "BIND_ADDRESS": LOOPBACK if settings.network_mode == "host" else "0.0.0.0"})
             limits = cfg.limits(service.resource_class)
             self.containers[service.name] = ContainerService(
-                service.name, service, image.image_name, limits=limits, environment=environment,
+                service.name, service, image.image_id, limits=limits, environment=environment,
                 stack=settings.stack, network_mode=settings.network_mode, network=network,
                 health_check=health_test(service), healthcheck_interval=settings.healthcheck_interval,
                 depends_on=[self.database.container], opts=child).container
             self.apis[service.name] = {
                 "container": container_name(service), "endpoint": endpoint(service), "protocol": service.protocol,
-                "port": service.port, "image": image.image_name, "resourceClass": service.resource_class,
+                "port": service.port, "image": image.reference, "resourceClass": service.resource_class,
                 "limits": limits_output(limits), "containers": [container_name(service)]}
             container_names.append(container_name(service))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from runner.containers import LABEL
+from perflab.names import LABEL
 
 
 class LabNetwork(pulumi.ComponentResource):

@@ -1,4 +1,9 @@
-"""One container of the lab: its class's limits, 127.0.0.1 only, a real health check Pulumi waits for."""
+"""One container of the lab: its class's limits, 127.0.0.1 only, a real health check Pulumi waits for.
+
+Every input is given in the Docker provider's canonical form (what it stores and reads back): CPUs as
+"1" or "0.5", memory in whole MiB, durations as Go durations ("2m0s", "1s"). Anything else makes the real
+engine see a difference on every `pulumi up` and replace the container (tests/stacks/test_program.py).
+"""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -6,22 +11,17 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from runner import config as stack_config
-from runner.catalogue import Service
-from runner.containers import LABEL, container_name
+from perflab.catalogue import Service
+from perflab.durations import canonical_duration, go_duration
+from perflab.errors import ConfigError
+from perflab.names import LABEL, LOOPBACK, container_name
+from perflab.settings import Limits
 
-LOOPBACK = "127.0.0.1"
-
-
-def memory_mib(limits: stack_config.Limits) -> int:
-    """pulumi_docker takes memory in MiB; a limit that is not a whole number of MiB would be rounded."""
-    mib, rest = divmod(limits.memory_bytes, 1024 ** 2)
-    if rest or mib <= 0:
-        raise stack_config.ConfigError(f"memory limit {limits.memory!r} is not a whole number of MiB")
-    return mib
+START_PERIOD_SECONDS = 120  # the slowest API (a JVM under 1 CPU) starts well within this
+HEALTH_TIMEOUT = "3s"
 
 
-def limits_output(limits: stack_config.Limits) -> dict:
+def limits_output(limits: Limits) -> dict:
     """Limits as the stack's outputs give them (what `bench status`/`verify` compare Docker against)."""
     return {"cpus": limits.cpus, "memory": limits.memory, "nanoCpus": limits.nano_cpus,
             "memoryBytes": limits.memory_bytes}
@@ -41,19 +41,20 @@ class ContainerService(pulumi.ComponentResource):
     container: docker.Container
     name: pulumi.Output[str]
 
-    def __init__(self, name: str, service: Service, image_name: pulumi.Input[str], *,
-                 limits: stack_config.Limits, environment: pulumi.Input[Mapping[str, str]], stack: str,
+    def __init__(self, name: str, service: Service, image_id: pulumi.Input[str], *,
+                 limits: Limits, environment: pulumi.Input[Mapping[str, str]], stack: str,
                  network_mode: str, network: pulumi.Input[str] | None = None,
                  command: Sequence[str] | None = None, health_check: list[str],
-                 healthcheck_interval: str = "1s", start_period: str = "120s", wait_timeout: int = 180,
-                 depends_on: Sequence[pulumi.Resource] = (), labels: Mapping[str, str] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 healthcheck_interval: str = "1s", start_period_seconds: int = START_PERIOD_SECONDS,
+                 wait_timeout: int = 180, depends_on: Sequence[pulumi.Resource] = (),
+                 labels: Mapping[str, str] | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:local:ContainerService", name, None, opts)
+        networking: dict
         if network_mode == "host":
             networking = dict(network_mode="host")
         elif network_mode == "bridge":
             if network is None:
-                raise stack_config.ConfigError("bridge networking needs the stack's network")
+                raise ConfigError("bridge networking needs the stack's network")
             # Published on the loopback address only; docker-proxy stays off the path when dockerd runs
             # with --userland-proxy=false (scripts/setup starts it so).
             networking = dict(
@@ -61,29 +62,31 @@ class ContainerService(pulumi.ComponentResource):
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network, aliases=[service.name])],
                 ports=[docker.ContainerPortArgs(internal=service.port, external=service.port, ip=LOOPBACK)])
         else:
-            raise stack_config.ConfigError(f"unknown network mode {network_mode!r}")
+            raise ConfigError(f"unknown network mode {network_mode!r}")
         envs = pulumi.Output.from_input(environment).apply(
             lambda values: [f"{key}={value}" for key, value in sorted(values.items())])
         self.container = docker.Container(
             name,
             name=container_name(service),
-            image=image_name,
+            image=image_id,
             envs=envs,
             command=list(command) if command else None,
-            cpus=f"{limits.cpus:g}",
-            memory=memory_mib(limits),
-            memory_swap=memory_mib(limits),  # no swap: the memory limit is the whole budget
+            cpus=limits.cpus_text,
+            memory=limits.memory_mib,
+            memory_swap=limits.memory_mib,  # no swap: the memory limit is the whole budget
             labels=[docker.ContainerLabelArgs(label=key, value=value) for key, value in {
                 LABEL: stack, "perflab.service": service.name, "perflab.role": service.role,
                 "perflab.resource-class": service.resource_class, **(labels or {})}.items()],
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=health_check, interval=healthcheck_interval, timeout="3s", retries=3,
-                start_period=start_period),
+                tests=health_check, interval=canonical_duration(healthcheck_interval), timeout=HEALTH_TIMEOUT,
+                retries=3, start_period=go_duration(start_period_seconds * 1_000_000_000)),
             wait=True,
             wait_timeout=wait_timeout,
             must_run=True,
             restart="no",
             **networking,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)))
+            # The name is fixed (the runner and the other services find it by name), so a replacement
+            # must remove the old container before it creates the new one.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on), delete_before_replace=True))
         self.name = self.container.name
         self.register_outputs({"name": self.name})

@@ -1,27 +1,37 @@
-"""The stack's configuration as the program sees it: `pulumi.Config`, parsed by the runner's own rules.
+"""The stack's configuration as the program sees it: `pulumi.Config`, typed by `perflab.settings`.
 
 Reading through `pulumi.Config` (not the YAML file) means `pulumi config set` and the in-process engine's
-config both reach the program; parsing through `runner.config.StackConfig` means the runner and the
-program agree on limits, settings and defaults.
+config both reach the program; `perflab.settings.StackConfig` gives every value the same type whether the
+Pulumi CLI stored it as text or not, so the runner and the program agree on limits and defaults.
+
+Inputs from the host, read and never written: `PERFLAB_APIS` (a comma-separated API list that narrows
+`perflab:apis` for one `bench up`, so no per-run choice is written into `Pulumi.<stack>.yaml`), and the
+database password when `perflab:dbPassword` is not set (`PERFLAB_DB_PASSWORD`, else the file `bench up`
+generated in `.perflab/db-password`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
+import pathlib
 
 import pulumi
 
-from runner import catalogue
-from runner import config as stack_config
+from perflab import catalogue
+from perflab.errors import ConfigError
+from perflab.settings import PROJECT, StackConfig
 
+# The keys the program reads; anything else under perflab: in the stack file is the runner's or the AWS
+# program's business.
 KEYS = ("target", "limits", "networkMode", "offline", "dbPoolMax", "maxBodyBytes", "logLevel",
         "postgresSettings", "apis", "healthcheckInterval", "lambdaEnvironments", "lambdaDbPoolMax")
+API_OVERRIDE_VARIABLE = "PERFLAB_APIS"
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     stack: str
-    config: stack_config.StackConfig
+    config: StackConfig
     db_password: pulumi.Output  # always a secret
 
     @property
@@ -30,18 +40,18 @@ class Settings:
 
     @property
     def healthcheck_interval(self) -> str:
-        return str(self.config.get("healthcheckInterval", "1s"))
+        return self.config.healthcheck_interval
 
     def apis(self) -> list[catalogue.Service]:
         """perflab:apis, else every API of the catalogue (container APIs and Lambdas alike)."""
         try:
             services = catalogue.apis(self.config.api_names)
         except KeyError as error:
-            raise stack_config.ConfigError(f"perflab:apis: {error.args[0]}") from error
+            raise ConfigError(f"perflab:apis: {error.args[0]}") from error
         if self.network_mode != "host" and any(s.deployment == "lambda" for s in services):
             # The gateway finds each emulator's Runtime API (its health check) on 127.0.0.1 of the host.
-            raise stack_config.ConfigError(
-                "Lambdas run with networkMode host only; leave them out with perflab:apis for bridge mode")
+            raise ConfigError("Lambdas run with networkMode host only; leave them out with perflab:apis for "
+                              "bridge mode")
         for service in services:
             if service.deployment == "lambda":
                 self.emulator_ports(service)  # refuses ports that collide
@@ -49,13 +59,11 @@ class Settings:
 
     @property
     def lambda_environments(self) -> int:
-        """perflab:lambdaEnvironments: emulator containers (execution environments) per Lambda, default 2."""
-        return _positive(self.config.get("lambdaEnvironments", 2), "lambdaEnvironments")
+        return self.config.lambda_environments
 
     @property
     def lambda_db_pool_max(self) -> int:
-        """perflab:lambdaDbPoolMax: DB_POOL_MAX of each execution environment, default 2 (Lambda's)."""
-        return _positive(self.config.get("lambdaDbPoolMax", 2), "lambdaDbPoolMax")
+        return self.config.lambda_db_pool_max
 
     def emulator_ports(self, service: catalogue.Service) -> list[int]:
         """The Lambda's emulator ports (each with PORT+1 for its Runtime API), checked against every other
@@ -69,35 +77,30 @@ class Settings:
         for port in ports:
             for used in (port, port + 1):
                 if used in taken or not 1024 <= used <= 65535:
-                    raise stack_config.ConfigError(
+                    raise ConfigError(
                         f"{service.name}: emulator port {used} (base {service.emulator_base_port}, "
                         f"perflab:lambdaEnvironments {self.lambda_environments}) is "
                         + (f"used by {taken[used]}" if used in taken else "out of range"))
         return ports
 
 
-def _positive(value, key: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1 or str(number) != str(value).strip():
-        raise stack_config.ConfigError(f"perflab:{key} must be a positive whole number, not {value!r}")
-    return number
+def _password_from_host() -> str:
+    if os.environ.get("PERFLAB_DB_PASSWORD"):
+        return os.environ["PERFLAB_DB_PASSWORD"]
+    path = pathlib.Path(os.environ.get("PERFLAB_STATE", catalogue.ROOT / ".perflab")) / "db-password"
+    if path.exists():
+        return path.read_text().strip()
+    raise ConfigError("no database password: set one with `pulumi config set --secret perflab:dbPassword ...`, "
+                      "or export PERFLAB_DB_PASSWORD, or let `bench up` generate one")
 
 
 def load() -> Settings:
-    config = pulumi.Config("perflab")
-    values = {}
-    for key in KEYS:
-        raw = config.get(key)
-        if raw is None:
-            continue
-        try:  # objects, lists, numbers and booleans arrive as JSON text; plain strings as themselves
-            values[f"perflab:{key}"] = json.loads(raw)
-        except ValueError:
-            values[f"perflab:{key}"] = raw
+    config = pulumi.Config(PROJECT)
+    values = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
+    override = os.environ.get(API_OVERRIDE_VARIABLE)
+    if override:
+        values[f"{PROJECT}:apis"] = [name.strip() for name in override.split(",") if name.strip()]
     password = config.get_secret("dbPassword")
     if password is None:
-        password = pulumi.Output.secret(stack_config.database_password())
-    return Settings(pulumi.get_stack(), stack_config.StackConfig(pulumi.get_stack(), values), password)
+        password = pulumi.Output.secret(_password_from_host())
+    return Settings(pulumi.get_stack(), StackConfig(pulumi.get_stack(), values), password)

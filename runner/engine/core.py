@@ -1,76 +1,91 @@
 """Run the Pulumi program in this process and realize its resources against the Docker Engine.
 
-The Pulumi SDK's mocks interface is the seam: `set_mocks` with our own monitor makes every resource
-registration of the program arrive here (in the SDK's worker threads, in dependency order: a resource is
-registered only once its inputs and `depends_on` resources are resolved). For each one:
+The semantics are written down in docs/engine.md; in short:
 
-- unchanged (same inputs as recorded, object still alive): reuse it, create nothing;
-- changed or gone: remove the old object, create the new one (delete-before-replace: names are fixed);
-- new: fail if a Docker object of that name exists that this stack did not create, else create it.
+- The Pulumi SDK's mocks interface is the seam: `set_mocks` with our own monitor makes every resource
+  registration of the program arrive here (in the SDK's worker threads, in dependency order: a resource
+  is registered only once its inputs and `depends_on` resources are resolved). Each registration brings
+  the resource's dependencies (depends_on and the resources its inputs came from); they are recorded.
+- unchanged (same inputs as recorded, object present): reuse it; a container that exists but was stopped
+  (the runner stops every API but the one under test) is started again and reported as started;
+- changed or gone: replace it — delete first when the program says `delete_before_replace` (fixed names),
+  else create the new object first and then delete the old one, as Pulumi does;
+- new: fail if a Docker object of that name exists that this stack did not create, else create it;
+- after the program, resources recorded but no longer declared are deleted, dependents before what they
+  depend on; `down` deletes everything in that order.
 
-After the program, resources recorded but no longer declared are removed. The state file is rewritten
-after every step, so `down` from another process removes exactly what exists.
+The state file is rewritten after every step (secrets encrypted), so `down` from another process removes
+exactly what exists. Reading the state (`recorded_outputs`, `bench status`) changes nothing.
 """
 from __future__ import annotations
 
+import contextlib
+import graphlib
 import hashlib
 import json
+import os
 import runpy
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import docker
 import docker.errors
 import yaml
 
-from runner.catalogue import ROOT
+from perflab.catalogue import ROOT
 from runner.engine import docker_resources
 from runner.engine.errors import EngineError
 from runner.engine.state import State
 
 PROJECT = "perflab"
-# Resource options the in-process engine cannot honour; a program that sets one gets an EngineError.
-UNSUPPORTED_OPTIONS = ("protect", "ignoreChanges", "replaceOnChanges", "retainOnDelete", "importId",
-                       "additionalSecretOutputs", "deletedWith", "remote", "aliasURNs", "aliases")
 
 
 def _digest(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def stack_config(stack: str, overrides: dict | None = None) -> dict[str, str]:
-    """`Pulumi.<stack>.yaml`'s config as the Pulumi runtime expects it: strings, objects as JSON."""
+def stack_config(stack: str) -> dict[str, str]:
+    """`Pulumi.<stack>.yaml`'s config as the Pulumi runtime hands it to a program: every value as text,
+    objects and lists as JSON (so the program reads exactly what it reads under the CLI)."""
     path = ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise EngineError(f"no stack configuration {path.name}")
-    values = dict((yaml.safe_load(path.read_text()) or {}).get("config", {}))
-    for key, value in (overrides or {}).items():
-        values[key if ":" in key else f"{PROJECT}:{key}"] = value
+    values = dict((yaml.safe_load(path.read_text()) or {}).get("config", {}) or {})
     config = {}
     for key, value in values.items():
         if isinstance(value, dict) and "secure" in value and len(value) == 1:
             raise EngineError(f"{path.name}: {key} is encrypted, and only the Pulumi CLI can decrypt it; "
                               f"without the CLI remove it (the DB password then comes from PERFLAB_DB_PASSWORD "
                               f"or .perflab/db-password)")
-        config[key] = value if isinstance(value, str) else json.dumps(value)
+        if isinstance(value, str):
+            config[key] = value
+        elif isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        else:
+            config[key] = json.dumps(value)
     return config
 
 
 class Engine:
-    def __init__(self, stack: str, client: docker.DockerClient, log: Callable[[str], None]):
+    def __init__(self, stack: str, client: docker.DockerClient, log: Callable[[str], None],
+                 realizers: dict[str, docker_resources.Realizer] | None = None):
         self.stack = stack
         self.client = client
         self.log = log
         self.state = State(stack)
-        self.realizers = docker_resources.realizers(client, log)
+        self.realizers = realizers if realizers is not None else docker_resources.realizers(client, log)
         self.seen: set[str] = set()
-        self.created: list[str] = []
-        self.unchanged: list[str] = []
+        self.changes: dict[str, list[str]] = {"created": [], "replaced": [], "started": [], "unchanged": []}
         self.lock = threading.Lock()
 
+    def _count(self, kind: str, urn: str) -> None:
+        with self.lock:
+            self.changes[kind].append(urn)
+
     # --- called from the monitor (SDK worker threads) ---------------------------------------------
-    def register(self, urn: str, type_: str, name: str, inputs: dict, custom: bool) -> tuple[str, dict]:
+    def register(self, urn: str, type_: str, name: str, inputs: dict, custom: bool,
+                 dependencies: list[str] | None = None, delete_before_replace: bool = False) -> tuple[str, dict]:
         with self.lock:
             self.seen.add(urn)
         if not custom:
@@ -84,56 +99,103 @@ class Engine:
         plain = docker_resources.unwrap_secrets(inputs)
         realizer.validate(plain)
         digest = _digest(plain)
+        delete_inputs = {k: plain[k] for k in ("name", "mustRun", "removeVolumes", "destroyGraceSeconds",
+                                               "keepLocally") if k in plain}
+        entry = {"type": type_, "name": name, "inputsHash": digest, "deleteInputs": delete_inputs,
+                 "dependencies": sorted(dependencies or [])}
         recorded = self.state.resources.get(urn)
-        if (recorded and recorded["inputsHash"] == digest and not recorded.get("tainted")
-                and realizer.alive(recorded["id"], plain)):
-            with self.lock:
-                self.unchanged.append(urn)
-            return recorded["id"], {**inputs, **recorded.get("computed", {})}
+        status = None
+        if recorded and recorded["inputsHash"] == digest and not recorded.get("tainted"):
+            status = realizer.status(recorded["id"], plain)
+            if status == "ok":
+                self.state.record(urn, {**recorded, "dependencies": entry["dependencies"]})
+                self._count("unchanged", urn)
+                return recorded["id"], {**inputs, **recorded.get("computed", {})}
+            if status == "stopped":
+                docker_resources.docker_call(f"starting {name}", realizer.start, recorded["id"], plain)
+                self.log(f"started {name} (it was stopped)")
+                self._count("started", urn)
+                return recorded["id"], {**inputs, **recorded.get("computed", {})}
         if recorded:
             why = ("inputs changed" if recorded["inputsHash"] != digest
-                   else "its creation failed" if recorded.get("tainted") else "it is gone or stopped")
+                   else "its creation failed" if recorded.get("tainted") else "it is gone")
             self.log(f"replacing {name} ({why})")
-            realizer.delete(recorded["id"], recorded.get("deleteInputs", {}))
-            self.state.forget(urn)
+            if delete_before_replace or status == "gone":
+                self._delete(urn, recorded)
+                resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
+            else:
+                old = dict(recorded)
+                resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
+                docker_resources.docker_call(f"removing the replaced {name}", realizer.delete, old["id"],
+                                             old.get("deleteInputs", {}))
+            self._count("replaced", urn)
+        else:
+            resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
+            self._count("created", urn)
+        return resource_id, {**inputs, **computed}
+
+    def _create(self, urn, type_, name, plain, entry, realizer) -> tuple[str, dict]:
         foreign = realizer.find_foreign(plain)
-        if foreign:
+        ours = {r["id"] for r in self.state.resources.values()}
+        if foreign and foreign not in ours:
             raise EngineError(
                 f"{type_.split(':')[-1]} {plain.get('name')!r} already exists ({foreign[:12]}) and was not created "
                 f"by stack {self.stack!r}; another job owns it. Remove it (docker rm -f / docker network rm) "
                 f"once that job is done, then run `bench up {self.stack}` again")
-        delete_inputs = {k: plain[k] for k in ("imageName", "name", "mustRun", "removeVolumes",
-                                               "destroyGraceSeconds") if k in plain}
-        entry = {"type": type_, "name": name, "inputsHash": digest, "deleteInputs": delete_inputs}
         resource_id, computed = docker_resources.docker_call(
             f"creating {type_.split(':')[-1]} {name}", realizer.create, name, plain,
             lambda new_id: self.state.record(urn, {**entry, "id": new_id, "tainted": True}))
         self.state.record(urn, {**entry, "id": resource_id, "computed": computed})
-        with self.lock:
-            self.created.append(urn)
-        return resource_id, {**inputs, **computed}
+        return resource_id, computed
+
+    def _delete(self, urn: str, entry: dict) -> None:
+        realizer = self.realizers.get(entry["type"])
+        if realizer is None:
+            raise EngineError(f"state has {entry['type']} {entry['name']}, which this engine cannot remove")
+        docker_resources.docker_call(f"removing {entry['name']}", realizer.delete, entry["id"],
+                                     entry.get("deleteInputs", {}))
+        self.state.forget(urn)
 
     # --- whole-stack operations ----------------------------------------------------------------------
+    def deletion_order(self, urns) -> list[str]:
+        """Dependents before what they depend on (reverse dependency order), as Pulumi deletes."""
+        chosen = set(urns)
+        graph = {urn: [d for d in self.state.resources[urn].get("dependencies", []) if d in chosen]
+                 for urn in sorted(chosen, key=lambda u: self.state.resources[u].get("order", 0))}
+        try:
+            return list(reversed(list(graphlib.TopologicalSorter(graph).static_order())))
+        except graphlib.CycleError as error:
+            raise EngineError(f"the recorded dependencies form a cycle: {error.args[1]}") from error
+
     def remove(self, urns) -> list[str]:
-        entries = sorted(((urn, self.state.resources[urn]) for urn in urns),
-                         key=lambda item: (docker_resources.DELETE_ORDER.get(item[1]["type"], 9), -item[1]["order"]))
         removed = []
-        for urn, entry in entries:
-            realizer = self.realizers.get(entry["type"])
-            if realizer is None:
-                raise EngineError(f"state has {entry['type']} {entry['name']}, which this engine cannot remove")
-            docker_resources.docker_call(f"removing {entry['name']}", realizer.delete, entry["id"],
-                                         entry.get("deleteInputs", {}))
-            if entry["type"] != docker_resources.ImageRealizer.token:
-                self.log(f"removed {entry['name']} ({entry['type'].split(':')[-1]})")
+        for urn in self.deletion_order(urns):
+            entry = self.state.resources[urn]
+            self._delete(urn, entry)
+            self.log(f"removed {entry['name']} ({entry['type'].split(':')[-1]})")
             removed.append(entry["name"])
-            self.state.forget(urn)
         return removed
 
 
-def _run_program(engine: Engine, config: dict[str, str]) -> dict:
+@contextlib.contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """The program's host inputs (PERFLAB_APIS, PERFLAB_BASE_IMAGE_ID) for the duration of one run."""
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_program(engine: Engine, config: dict[str, str]) -> tuple[dict, list[str]]:
     import pulumi
-    from pulumi.runtime import mocks, settings as pulumi_settings
+    from pulumi.runtime import mocks
+    from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -160,11 +222,11 @@ def _run_program(engine: Engine, config: dict[str, str]) -> dict:
 
 
 def _refuse_foreign_containers(engine: Engine) -> None:
-    """Fail before building anything when a lab container name is taken by something this stack did not
+    """Fail before anything starts when a lab container name is taken by something this stack did not
     create (the conformance job and other runs use the same `perflab-<service>` names; lambda/local.sh
     names a Lambda's emulators `perflab-<lambda>-<i>`, as the stack does)."""
-    from runner.catalogue import APIS, METRICS_DATABASE, SUT_DATABASE
-    from runner.containers import container_name
+    from perflab.catalogue import APIS, METRICS_DATABASE, SUT_DATABASE
+    from perflab.names import container_name
 
     ours = {entry["id"] for entry in engine.state.resources.values()}
     found: dict[str, str] = {}
@@ -184,23 +246,23 @@ def _refuse_foreign_containers(engine: Engine) -> None:
                               f"`bench up {engine.stack}` again")
 
 
-def up(stack: str = "local", log: Callable[[str], None] = print, overrides: dict | None = None) -> dict:
+def up(stack: str = "local", log: Callable[[str], None] = print, env: dict[str, str] | None = None) -> dict:
     client = docker.from_env(max_pool_size=32)
     engine = Engine(stack, client, log)
-    config = stack_config(stack, overrides)
+    config = stack_config(stack)
     _refuse_foreign_containers(engine)
     start = time.monotonic()
     try:
-        outputs, secret = _run_program(engine, config)
+        with _environment(env or {}):
+            outputs, secret = run_program(engine, config)
     finally:
         engine.state.save()
     stale = [urn for urn in engine.state.resources if urn not in engine.seen]
-    if stale:
-        engine.remove(stale)
-    engine.state.outputs, engine.state.secret_outputs = outputs, secret
-    engine.state.save()
-    log(f"stack {stack}: {len(engine.created)} created, {len(engine.unchanged)} unchanged, "
-        f"{len(stale)} removed in {time.monotonic() - start:.1f} s")
+    removed = engine.remove(stale) if stale else []
+    engine.state.set_outputs(outputs, secret)
+    counts = {kind: len(urns) for kind, urns in engine.changes.items()}
+    log(f"stack {stack}: {counts['created']} created, {counts['replaced']} replaced, {counts['started']} started, "
+        f"{counts['unchanged']} unchanged, {len(removed)} removed in {time.monotonic() - start:.1f} s")
     return outputs
 
 
@@ -213,7 +275,7 @@ def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
 
 def recorded_outputs(stack: str = "local") -> dict | None:
     state = State(stack)
-    return state.outputs if state.path.exists() and state.resources else None
+    return state.outputs if state.exists() and state.resources else None
 
 
 def recorded_resources(stack: str = "local") -> dict:

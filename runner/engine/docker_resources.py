@@ -5,24 +5,23 @@ else is an EngineError naming the input, so nothing the program asks for is sile
 """
 from __future__ import annotations
 
-import pathlib
-import re
 import time
 from typing import Any, Callable
 
 import docker
 import docker.errors
 
+from perflab import durations
+from perflab.errors import ConfigError
 from runner.engine.errors import EngineError
 
 
 def parse_duration(text: str) -> int:
     """A Go duration ("1s", "1m30s", "500ms") in nanoseconds, as the Docker provider reads it."""
-    units = {"h": 3600e9, "m": 60e9, "s": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)", str(text))
-    if not parts or "".join(n + u for n, u in parts) != str(text):
-        raise EngineError(f"cannot read duration {text!r} (use Go syntax such as 1s, 500ms, 2m)")
-    return int(sum(float(number) * units[unit] for number, unit in parts))
+    try:
+        return durations.parse_duration(text)
+    except ConfigError as error:
+        raise EngineError(str(error)) from None
 
 
 def docker_call(what: str, function, *args, **kwargs):
@@ -56,8 +55,12 @@ class Realizer:
         later still leaves it in the state for `down`."""
         raise NotImplementedError
 
-    def alive(self, resource_id: str, inputs: dict) -> bool:
+    def status(self, resource_id: str, inputs: dict) -> str:
+        """"ok", "stopped" (a container that exists but does not run) or "gone". Only reads."""
         raise NotImplementedError
+
+    def start(self, resource_id: str, inputs: dict) -> None:
+        raise EngineError(f"{self.token}: cannot be started")
 
     def delete(self, resource_id: str, inputs: dict) -> None:
         raise NotImplementedError
@@ -67,53 +70,36 @@ class Realizer:
         return None
 
 
-class ImageRealizer(Realizer):
-    token = "docker:index/image:Image"
-    SUPPORTED = {"imageName", "skipPush", "build", "buildOnPreview"}
-    BUILD_SUPPORTED = {"context", "dockerfile", "builderVersion", "args", "target", "network"}
+class RemoteImageRealizer(Realizer):
+    """`docker.RemoteImage(name=..., keep_locally=True)` over an image `bench build` made: found locally,
+    never pulled (the lab is offline) and never deleted (it is the build cache), as the provider does with
+    keep_locally."""
+    token = "docker:index/remoteImage:RemoteImage"
+    SUPPORTED = {"name", "keepLocally"}
 
     def validate(self, inputs: dict) -> None:
         super().validate(inputs)
-        if inputs.get("skipPush") is not True:
-            raise EngineError(f"{self.token} {inputs.get('imageName')}: the in-process engine never pushes; "
-                              "set skip_push=True")
-        build = inputs.get("build") or {}
-        _check_inputs(f"{self.token} build", build, self.BUILD_SUPPORTED)
-        if build.get("builderVersion", "BuilderV1") != "BuilderV1":
-            raise EngineError(f"{self.token}: the Docker SDK builds with the classic builder only "
-                              "(builder_version=BuilderV1)")
+        if inputs.get("keepLocally") is not True:
+            raise EngineError(f"{self.token} {inputs.get('name')}: the in-process engine never deletes images; "
+                              "set keep_locally=True")
 
     def create(self, name, inputs, created):
-        reference = inputs["imageName"]
-        build = inputs.get("build") or {}
-        context = pathlib.Path(build.get("context", "."))
-        dockerfile = pathlib.Path(build.get("dockerfile", context / "Dockerfile"))
-        if dockerfile.is_absolute():
-            dockerfile = dockerfile.relative_to(context.resolve())
+        reference = inputs["name"]
         try:
             image = self.client.images.get(reference)
         except docker.errors.ImageNotFound:
-            self.log(f"building image {reference}")
-            try:
-                image, _ = self.client.images.build(
-                    path=str(context), dockerfile=str(dockerfile), tag=reference, rm=True, forcerm=True,
-                    pull=False, buildargs=build.get("args") or None, target=build.get("target"),
-                    network_mode=build.get("network"))
-            except docker.errors.BuildError as error:
-                lines = "".join(chunk.get("stream", chunk.get("error", "")) for chunk in error.build_log)
-                raise EngineError(f"{name}: docker build of {reference} failed:\n{lines[-3000:]}") from error
-        return image.id, {"imageName": reference, "repoDigest": image.id, "context": str(context),
-                          "dockerfile": str(dockerfile), "registryServer": "", "platform": None}
+            raise EngineError(f"{name}: image {reference} is not on this machine and the in-process engine never "
+                              f"pulls; run `bench build` (bench up builds first)") from None
+        return image.id, {"name": reference, "imageId": image.id, "repoDigest": image.id}
 
-    def alive(self, resource_id, inputs):
+    def status(self, resource_id, inputs):
         try:
-            return self.client.images.get(inputs["imageName"]).id == resource_id
+            return "ok" if self.client.images.get(inputs["name"]).id == resource_id else "gone"
         except docker.errors.ImageNotFound:
-            return False
+            return "gone"
 
     def delete(self, resource_id, inputs):
-        # Like pulumi_docker's Image, deleting the resource leaves the local image: it is the build cache.
-        return None
+        return None  # keep_locally: the local image stays
 
 
 class NetworkRealizer(Realizer):
@@ -129,12 +115,12 @@ class NetworkRealizer(Realizer):
         self.log(f"created network {inputs['name']}")
         return network.id, {}
 
-    def alive(self, resource_id, inputs):
+    def status(self, resource_id, inputs):
         try:
             self.client.networks.get(resource_id)
-            return True
+            return "ok"
         except docker.errors.NotFound:
-            return False
+            return "gone"
 
     def delete(self, resource_id, inputs):
         try:
@@ -158,12 +144,12 @@ class VolumeRealizer(Realizer):
         created(volume.id)
         return volume.id, {"name": volume.name, "mountpoint": volume.attrs.get("Mountpoint")}
 
-    def alive(self, resource_id, inputs):
+    def status(self, resource_id, inputs):
         try:
             self.client.volumes.get(resource_id)
-            return True
+            return "ok"
         except docker.errors.NotFound:
-            return False
+            return "gone"
 
     def delete(self, resource_id, inputs):
         try:
@@ -280,26 +266,23 @@ class ContainerRealizer(Realizer):
                 raise self._failure(container_id, name, f"not healthy after {timeout} s (health: {health})")
             time.sleep(0.1)
 
-    def alive(self, resource_id, inputs):
+    def status(self, resource_id, inputs):
         try:
             state = self.client.api.inspect_container(resource_id)["State"]
         except docker.errors.NotFound:
-            return False
+            return "gone"
         if state.get("Running") or not inputs.get("mustRun", True):
-            return True
+            return "ok"
         # Stopped, not gone: `bench run` and `bench conformance` stop every API but the one under test.
-        # Same inputs, same container: start it again instead of recreating it.
-        if state.get("Status") in ("exited", "created"):
-            try:
-                self.client.api.start(resource_id)
-                if inputs.get("wait"):
-                    self._wait_healthy(resource_id, inputs.get("name"), int(inputs.get("waitTimeout", 60)))
-                else:
-                    self._wait_running(resource_id, inputs.get("name"))
-                return True
-            except (docker.errors.DockerException, EngineError):
-                return False
-        return False
+        return "stopped" if state.get("Status") in ("exited", "created") else "gone"
+
+    def start(self, resource_id, inputs):
+        """Same inputs, same container: `up` starts it again instead of recreating it."""
+        self.client.api.start(resource_id)
+        if inputs.get("wait"):
+            self._wait_healthy(resource_id, inputs.get("name"), int(inputs.get("waitTimeout", 60)))
+        else:
+            self._wait_running(resource_id, inputs.get("name"))
 
     def delete(self, resource_id, inputs):
         try:
@@ -318,10 +301,7 @@ class ContainerRealizer(Realizer):
             return None
 
 
-REALIZERS = (ImageRealizer, NetworkRealizer, VolumeRealizer, ContainerRealizer)
-# Removal order on `down` and for stale resources: what uses a network or volume goes first.
-DELETE_ORDER = {ContainerRealizer.token: 0, VolumeRealizer.token: 1, NetworkRealizer.token: 2,
-                ImageRealizer.token: 3}
+REALIZERS = (RemoteImageRealizer, NetworkRealizer, VolumeRealizer, ContainerRealizer)
 
 
 def realizers(client: docker.DockerClient, log) -> dict[str, Realizer]:

@@ -1,2 +1,5 @@
-class EngineError(Exception):
-    """Something the in-process engine cannot or must not do; the message says what and why."""
+from perflab.errors import LabError
+
+
+class EngineError(LabError):
+    """Something the in-process engine cannot do, or Docker refused; the message says which input/object."""

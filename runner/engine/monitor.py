@@ -1,5 +1,8 @@
-"""A Pulumi mock monitor whose registrations are real: each custom resource goes to the Engine."""
+"""A Pulumi mock monitor whose registrations are real: each custom resource goes to the Engine, with the
+options the engine honours (dependencies, delete_before_replace) and a refusal for every other option."""
 from __future__ import annotations
+
+from typing import Any
 
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
@@ -7,9 +10,13 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from runner.engine.errors import EngineError
 
+# Resource options the in-process engine cannot honour; a program that sets one gets an EngineError.
+UNSUPPORTED_OPTIONS = ("protect", "ignoreChanges", "replaceOnChanges", "retainOnDelete", "importId",
+                       "additionalSecretOutputs", "deletedWith", "remote", "aliasURNs", "aliases")
 
-def _type_alias_only(alias) -> bool:
-    """An alias spec that renames the type only (as pulumi_docker declares for Image), nothing else."""
+
+def _type_alias_only(alias: Any) -> bool:
+    """An alias spec that renames the type only (as provider SDKs declare for old tokens), nothing else."""
     spec = alias.spec
     return not (spec.name or spec.project or spec.stack or spec.parentUrn or spec.noParent)
 
@@ -29,8 +36,6 @@ class RealizingMonitor(mocks.MockMonitor):
         super().__init__(_NoCalls())
 
     def _check_options(self, request) -> None:
-        from runner.engine.core import UNSUPPORTED_OPTIONS
-
         for option in UNSUPPORTED_OPTIONS:
             value = getattr(request, option, None)
             if option == "aliases" and all(_type_alias_only(alias) for alias in value):
@@ -51,8 +56,13 @@ class RealizingMonitor(mocks.MockMonitor):
         try:
             self._check_options(request)
             inputs = rpc.deserialize_properties(request.object)
-            resource_id, state = self.engine.register(urn, request.type, request.name, inputs,
-                                                      bool(request.custom))
+            # Everything this resource waits for: explicit depends_on and the resources its inputs came from.
+            dependencies = set(request.dependencies)
+            for deps in request.propertyDependencies.values():
+                dependencies.update(deps.urns)
+            resource_id, state = self.engine.register(
+                urn, request.type, request.name, inputs, bool(request.custom),
+                dependencies=sorted(dependencies), delete_before_replace=bool(request.deleteBeforeReplace))
         except BaseException as error:
             self.errors.append(error)
             raise

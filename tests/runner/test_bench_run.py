@@ -14,7 +14,9 @@ import psycopg2
 import pytest
 from click.testing import CliRunner
 
-from runner import catalogue, config, database, run, stack
+from perflab import catalogue
+from perflab import settings as config
+from runner import database, run, stack
 from runner.cli import main
 
 

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ElementTree
 import docker
 import pytest
 
-from runner import config as stack_config
+from perflab import settings as stack_config
 from runner import containers, database, images, readiness
-from runner.catalogue import ROOT, SUT_DATABASE
+from perflab.catalogue import ROOT, SUT_DATABASE
 
 SELFTEST_DB = dataclasses.replace(SUT_DATABASE, name="postgres-selftest", port=5439)
 PORT = 18999

@@ -17,11 +17,13 @@ import docker.errors
 import psycopg2
 import pytest
 
-from runner import config as stack_config
+from perflab import settings as stack_config
 from runner import stack as lab_stack
-from runner import catalogue, readiness
-from runner.catalogue import ROOT
-from runner.containers import LABEL
+from perflab import catalogue
+from runner import readiness
+from perflab.catalogue import ROOT
+from perflab.names import LABEL
+from runner import statedir
 
 STACK = "local"
 
@@ -52,7 +54,7 @@ def test_bench_up_status_and_down_of_the_local_stack(client):
         assert result.returncode == 0, result.stdout + result.stderr
         print(f"bench up {STACK}: {time.monotonic() - started:.1f} s")
         outputs = lab_stack.outputs(STACK)
-        password = stack_config.database_password()
+        password = statedir.database_password()
         assert password not in result.stdout + result.stderr  # secrets are never printed
 
         cfg = stack_config.load(STACK)

@@ -5,6 +5,7 @@ perflab:apis override, so "every API of the catalogue" is what it must deploy.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import runpy
@@ -16,6 +17,10 @@ PASSWORD = "mock-db-password-5f3a"
 os.environ["PERFLAB_DB_PASSWORD"] = PASSWORD
 
 
+def image_id(reference: str) -> str:
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self):
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
@@ -23,23 +28,44 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args):
         self.resources.append(args)
         outputs = dict(args.inputs)
+        if args.typ == "docker:index/remoteImage:RemoteImage":  # computed by the provider: the local image's id
+            outputs.update(imageId=image_id(args.inputs["name"]), repoDigest=image_id(args.inputs["name"]))
         return f"{args.name}-id", outputs
 
     def call(self, args):
         return {}
 
 
-MOCKS = RecordingMocks()
-pulumi.runtime.set_mocks(MOCKS, project="perflab", stack="local", preview=False)
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    """Keeps each registration's options, which `Mocks.new_resource` does not see: dependencies (the start
+    order the engine and Pulumi follow) and delete_before_replace."""
 
-from runner import catalogue, config as stack_config  # noqa: E402
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.requests: dict[str, dict] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        dependencies = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            dependencies.update(deps.urns)
+        self.requests[response.urn] = {"type": request.type, "name": request.name, "dependencies": dependencies,
+                                       "deleteBeforeReplace": request.deleteBeforeReplace}
+        return response
+
+
+MOCKS = RecordingMocks()
+MONITOR = RecordingMonitor(MOCKS)
+pulumi.runtime.set_mocks(MOCKS, project="perflab", stack="local", preview=False, monitor=MONITOR)
+
+from perflab import artifacts, catalogue  # noqa: E402
+from perflab import settings as stack_config  # noqa: E402
+from perflab.durations import canonical_duration  # noqa: E402
 from runner.engine.core import stack_config as engine_config  # noqa: E402
-from stacks import images as stack_images  # noqa: E402
 
 pulumi.runtime.set_all_config(engine_config("local"), [])
-# No build scripts in unit tests; a fixed content tag stands in for the hash of the artifacts.
-stack_images.build_artifact = lambda service, log=None: None
-stack_images.content_tag = lambda service: "0123456789abcdef"
+# Unit tests build nothing: a fixed content tag stands in for the hash of the artifacts.
+artifacts.image_reference = lambda service, base_image_id=None: f"{service.image}:0123456789abcdef"
 
 PROGRAM = runpy.run_path(str(catalogue.ROOT / "__main__.py"))
 STACK = PROGRAM["stack"]
@@ -160,7 +186,7 @@ def test_services_of_a_class_get_identical_limits_equal_to_the_config():
         for klass, limits in by_class.items():
             wanted = CONFIG.limits(klass)
             mib = wanted.memory_bytes // 1024 ** 2
-            assert limits == {(f"{wanted.cpus:g}", mib, mib)}, klass
+            assert limits == {(wanted.cpus_text, mib, mib)}, klass
     return _containers_with("labels", "cpus", "memory", "memory_swap").apply(check)
 
 
@@ -197,21 +223,21 @@ def test_emulators_get_the_lambda_function_class_and_the_lambda_environment_cont
                 assert labels["perflab.resource-class"] == "lambda-function"
                 assert labels["perflab.api"] == service.name
                 assert (emulator["cpus"], emulator["memory"], emulator["memory_swap"]) == (
-                    f"{function.cpus:g}", mib, mib)
+                    function.cpus_text, mib, mib)
                 env = _env(emulator)
                 assert env["DB_POOL_MAX"] == str(CONFIG.get("lambdaDbPoolMax", 2)) != str(CONFIG.get("dbPoolMax"))
                 assert env["MAX_BODY_BYTES"] == str(CONFIG.get("maxBodyBytes"))
                 port = int(env["PORT"])
                 assert emulator["healthcheck"]["tests"] == [
                     "CMD", "/usr/local/bin/healthprobe", "http", f"http://127.0.0.1:{port + 1}/2018-06-01/ping"]
-                assert emulator["image"] == f"{service.image}:0123456789abcdef"
+                assert emulator["image"] == image_id(f"{service.image}:0123456789abcdef")
             gateway = containers[service.name]
             wanted = CONFIG.limits("gateway")
             assert _labels(gateway)["perflab.resource-class"] == "gateway"
-            assert (gateway["cpus"], gateway["memory"]) == (f"{wanted.cpus:g}", wanted.memory_bytes // 1024 ** 2)
+            assert (gateway["cpus"], gateway["memory"]) == (wanted.cpus_text, wanted.memory_bytes // 1024 ** 2)
             assert gateway["healthcheck"]["tests"] == [
                 "CMD", "/usr/local/bin/healthprobe", "http", f"http://127.0.0.1:{service.port}/_gateway/health"]
-            assert gateway["image"] == "perflab/lambda-gateway:0123456789abcdef"
+            assert gateway["image"] == image_id("perflab/lambda-gateway:0123456789abcdef")
     return _containers_with("labels", "cpus", "memory", "memory_swap", "envs", "healthcheck", "image").apply(check)
 
 
@@ -238,25 +264,99 @@ def test_containers_have_health_checks_that_pulumi_waits_for_and_apis_start_afte
         for service, container in containers.items():
             assert container["wait"] is True, service
             assert container["healthcheck"]["tests"][0] == "CMD", service
-            assert container["healthcheck"]["interval"] == CONFIG.get("healthcheckInterval"), service
+            assert container["healthcheck"]["interval"] == canonical_duration(CONFIG.get("healthcheckInterval")), service
         assert containers["go-grpc"]["healthcheck"]["tests"][1:] == [
             "/usr/local/bin/healthprobe", "grpc", "127.0.0.1:9092"]
         assert containers["postgres"]["healthcheck"]["tests"][1] == "pg_isready"
-    # depends_on reaches the engine as the order of registration: checked on the registered resources.
     return _containers_with("wait", "healthcheck").apply(check)
 
 
 @pulumi.runtime.test
-def test_images_are_content_tagged_and_built_offline_from_the_project_dockerfiles():
-    images = [r for r in MOCKS.resources if r.typ == "docker:index/image:Image"]
+def test_images_are_referred_to_by_content_tag_and_never_built_or_pulled_by_the_program():
+    images = [r for r in MOCKS.resources if r.typ == "docker:index/remoteImage:RemoteImage"]
     deployed = ["postgres", "metrics-postgres", *STACK.apis, catalogue.LAMBDA_GATEWAY.name]
     assert sorted(r.name for r in images) == sorted(deployed)  # one gateway image for every Lambda
+    assert not [r for r in MOCKS.resources if r.typ == "docker:index/image:Image"]  # no build in the program
     for resource in images:
         service = next(s for s in (*catalogue.stack_services(), catalogue.LAMBDA_GATEWAY) if s.name == resource.name)
-        assert resource.inputs["imageName"] == f"{service.image}:0123456789abcdef"
-        assert resource.inputs["skipPush"] is True
-        assert resource.inputs["build"]["builderVersion"] == "BuilderV1"
-        assert resource.inputs["build"]["dockerfile"] == str(service.dockerfile)
+        assert resource.inputs == {"name": f"{service.image}:0123456789abcdef", "keepLocally": True}
+
+
+def _canonical_cpus(text: str) -> bool:
+    return text == stack_config.canonical_cpus(text) and not text.endswith(".0")
+
+
+@pulumi.runtime.test
+def test_every_docker_input_is_in_the_providers_canonical_form():
+    """What pulumi-docker stores and reads back: a different spelling replaces the container on every up."""
+    containers = [r for r in MOCKS.resources if r.typ == "docker:index/container:Container"]
+    assert len(containers) == len(STACK.containers)
+    for resource in containers:
+        inputs = resource.inputs
+        assert _canonical_cpus(inputs["cpus"]), (resource.name, inputs["cpus"])
+        # Numbers cross the wire as float64: whole MiB, equal memory and swap (no swap).
+        assert float(inputs["memory"]).is_integer() and inputs["memory"] == inputs["memorySwap"], resource.name
+        check = inputs["healthcheck"]
+        for key in ("interval", "timeout", "startPeriod"):
+            assert check[key] == canonical_duration(check[key]), (resource.name, key, check[key])
+        assert check["startPeriod"] == "2m0s"
+        assert float(check["retries"]).is_integer() and float(inputs["waitTimeout"]).is_integer()
+        assert inputs["image"] != inputs.get("name")  # an image id from the RemoteImage, not a reference
+
+
+def test_canonical_forms_match_what_the_provider_stores():
+    assert [stack_config.canonical_cpus(v) for v in (1.0, "1.0", 0.5, "0.25", 2)] == ["1", "1", "0.5", "0.25", "2"]
+    assert [canonical_duration(v) for v in ("120s", "1s", "3s", "90s", "500ms", "1h")] == [
+        "2m0s", "1s", "3s", "1m30s", "500ms", "1h0m0s"]
+
+
+def _registered(type_: str) -> dict[str, dict]:
+    return {r["name"]: {**r, "urn": urn} for urn, r in MONITOR.requests.items() if r["type"] == type_}
+
+
+@pulumi.runtime.test
+def test_containers_with_fixed_names_are_deleted_before_their_replacement():
+    def check(_):
+        containers = _registered("docker:index/container:Container")
+        assert set(containers) == set(STACK.containers)
+        assert all(c["deleteBeforeReplace"] for c in containers.values()), containers
+    return pulumi.Output.all(*[c.id for c in STACK.containers.values()]).apply(check)
+
+
+@pulumi.runtime.test
+def test_start_order_apis_after_the_database_gateways_after_their_emulators_containers_after_images():
+    def check(_):
+        containers = _registered("docker:index/container:Container")
+        images = _registered("docker:index/remoteImage:RemoteImage")
+        database = containers["postgres"]["urn"]
+        for name, container in containers.items():
+            assert container["dependencies"] & {i["urn"] for i in images.values()}, f"{name} without its image"
+            if name in ("postgres", "metrics-postgres"):
+                assert database not in container["dependencies"]
+                continue
+            if name in {s.name for s in LAMBDAS}:  # a gateway: after every emulator of its Lambda
+                emulators = {containers[f"{name}-{i}"]["urn"] for i in range(ENVIRONMENTS)}
+                assert emulators <= container["dependencies"], name
+            else:  # an API or an emulator: after the system-under-test database
+                assert database in container["dependencies"], name
+    return pulumi.Output.all(*[c.id for c in STACK.containers.values()]).apply(check)
+
+
+def test_settings_read_the_same_whether_the_cli_stored_them_as_text_or_not():
+    typed = CONFIG.values
+    # What the Pulumi CLI writes back after `pulumi config set`: every scalar as text.
+    as_text = {key: (value if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool)
+                     else str(value)) for key, value in typed.items()}
+    as_text["perflab:limits"] = {k: {"cpus": str(v["cpus"]).rstrip("0").rstrip("."), "memory": v["memory"]}
+                                 for k, v in typed["perflab:limits"].items()}
+    a, b = stack_config.StackConfig("local", typed), stack_config.StackConfig("local", as_text)
+    for klass in a.resource_classes():
+        assert (a.limits(klass).nano_cpus, a.limits(klass).memory_bytes) == (
+            b.limits(klass).nano_cpus, b.limits(klass).memory_bytes)
+    assert a.api_environment() == b.api_environment()
+    assert (a.offline, a.network_mode, a.lambda_environments, a.healthcheck_interval) == (
+        b.offline, b.network_mode, b.lambda_environments, b.healthcheck_interval)
+    assert a.postgres_args() == b.postgres_args()
 
 
 @pulumi.runtime.test

@@ -1,7 +1,8 @@
 """The one catalogue of the lab's services.
 
 The local and AWS stacks, the runner, the conformance job and the tests all read this module; adding an
-API is one entry here (plus its directory with `build.sh`, `Dockerfile` and README).
+API is one entry here (plus its directory with `build.sh` and README, and a Dockerfile unless it uses
+its language's shared runtime Dockerfile).
 """
 from __future__ import annotations
 
@@ -29,10 +30,23 @@ class Service:
     # A Lambda's emulators (one per execution environment) listen on BASE+2i, their Runtime API on
     # BASE+2i+1 (lambda/rie-entrypoint.sh); see `emulator_ports`.
     emulator_base_port: int | None = None
+    # The shared runtime image it is built from (RUNTIME_DOCKERFILES), or None: its own directory's Dockerfile.
+    runtime: str | None = None
 
     @property
     def dockerfile(self) -> pathlib.Path:
+        if self.runtime is not None:
+            return ROOT / RUNTIME_DOCKERFILES[self.runtime]
         return ROOT / self.directory / "Dockerfile"
+
+    @property
+    def docker_build_args(self) -> dict[str, str]:
+        """The build arguments of its runtime Dockerfile (which artifact, which health probe)."""
+        if self.runtime is None:
+            return {}
+        if self.runtime == "lambda":
+            return {"SERVICE": self.name}
+        return {"SERVICE": self.name, "PROTOCOL": self.protocol}
 
     @property
     def image(self) -> str:
@@ -47,26 +61,30 @@ class Service:
         return ROOT / (self.build_script or f"{self.directory}/build.sh")
 
 
+# One parametrized Dockerfile per runtime: the images differ only in the artifact they copy and the probe.
+RUNTIME_DOCKERFILES = {"native": "apis/runtime/native.Dockerfile", "java": "apis/runtime/java.Dockerfile",
+                       "lambda": "lambda/Dockerfile"}
+
 # The emulator's files in every Lambda image (lambda/build.sh rie).
 _RIE_ARTIFACTS = ("build/lambda-rie/aws-lambda-rie", "build/lambda-rie/lambda-entrypoint")
 
 APIS: tuple[Service, ...] = (
-    Service("go-rest", "go", "gin + pgx", "rest", 9083, "apis/go-rest", "api", "api"),
-    Service("go-grpc", "go", "grpc-go + pgx", "grpc", 9092, "apis/go-grpc", "api", "api"),
-    Service("rust-rest", "rust", "axum + sqlx", "rest", 8082, "apis/rust-rest", "api", "api"),
-    Service("rust-grpc", "rust", "tonic + sqlx", "grpc", 9091, "apis/rust-grpc", "api", "api"),
-    Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api"),
-    Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api"),
+    Service("go-rest", "go", "gin + pgx", "rest", 9083, "apis/go-rest", "api", "api", runtime="native"),
+    Service("go-grpc", "go", "grpc-go + pgx", "grpc", 9092, "apis/go-grpc", "api", "api", runtime="native"),
+    Service("rust-rest", "rust", "axum + sqlx", "rest", 8082, "apis/rust-rest", "api", "api", runtime="native"),
+    Service("rust-grpc", "rust", "tonic + sqlx", "grpc", 9091, "apis/rust-grpc", "api", "api", runtime="native"),
+    Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api", runtime="java"),
+    Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api", runtime="java"),
     # Lambdas run locally under the AWS Lambda Runtime Interface Emulator behind the local HTTP API
     # gateway (lambda/README.md); the port is the gateway's, the emulators take ports from their base
     # (19100-19199 and 19200-19299: far from every other port here). Local Lambda numbers are functional only.
     Service("lambda-go-rest", "go", "aws-lambda-go (HTTP API, payload 2.0)", "rest", 9084, "lambda/go-rest",
             "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh",
-            build_args=("go-rest", "rie"), emulator_base_port=19100,
+            build_args=("go-rest", "rie"), emulator_base_port=19100, runtime="lambda",
             artifacts=("build/lambda-go-rest/bootstrap", *_RIE_ARTIFACTS)),
     Service("lambda-go-grpc", "go", "aws-lambda-go (HTTP API, gRPC-Web)", "grpcweb", 9093, "lambda/go-grpc",
             "lambda-function", "lambda-function", deployment="lambda", build_script="lambda/build.sh",
-            build_args=("go-grpc", "rie"), emulator_base_port=19200,
+            build_args=("go-grpc", "rie"), emulator_base_port=19200, runtime="lambda",
             artifacts=("build/lambda-go-grpc/bootstrap", *_RIE_ARTIFACTS)),
 )
 
