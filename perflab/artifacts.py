@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from perflab.catalogue import HEALTHPROBE, ROOT, Service
 from perflab.errors import LabError

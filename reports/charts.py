@@ -151,7 +151,7 @@ def time_chart(title: str, series: list[tuple[str, str, list[tuple[float, float]
         if tick <= x_max:
             frame.parts.append(f'<text x="{_n(x_of(tick))}" y="{height - 14}" text-anchor="middle" '
                                f'fill="#555">{fmt(tick)} s</text>')
-    for label, color, points in series:
+    for _label, color, points in series:
         if points:
             path = " ".join(f"{_n(x_of(x))},{_n(frame.y(y))}" for x, y in points)
             frame.parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.6"/>')

@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from reports import browser, compare as comparing, model, ranking, render
+from reports import browser, model, ranking, render
+from reports import compare as comparing
 
 RESULTS_DIR = click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
                            show_default=True, help="where runs are stored, one directory per run")

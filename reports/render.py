@@ -72,7 +72,7 @@ def build(runs: list[Run]) -> dict[str, Any]:
         by_api = {api: [r for r in results if r["api"] == api] for api in apis}
         verified = {api: all(is_verified(r) for r in by_api[api]) for api in apis}
 
-        def series(pick):
+        def series(pick, apis=apis, by_api=by_api, verified=verified, phases=phases):
             return [{"api": api, "label": _label(api, verified[api]), "color": colors[api], "verified": verified[api],
                      "values": [_median_phase_value(by_api[api], phase, pick) for phase in phases]} for api in apis]
 

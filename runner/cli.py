@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perflab import catalogue
+from perflab.errors import LabError
 
 console = Console(highlight=False)
 if not console.is_terminal:
@@ -22,7 +23,19 @@ def _apis(names: tuple[str, ...]) -> list[catalogue.Service]:
         raise click.BadParameter(str(error.args[0]), param_hint="--api") from error
 
 
-@click.group()
+class LabGroup(click.Group):
+    """Every command's errors the same way: a `LabError` (something the user can act on: configuration,
+    Docker, the stack, a build, a run that could not start) is `Error: <message>` on stderr and exit 1;
+    Click's usage errors keep exit 2; anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LabError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=LabGroup)
 def main() -> None:
     """API performance lab: identical event-ingestion APIs, measured fairly."""
 
@@ -77,6 +90,19 @@ def conformance(api_names, stack, results_dir, keyword) -> None:
     sys.exit(0 if results and all(r.ok for r in results) else 1)
 
 
+def _payload_sizes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    """Checked against the generator's own list (its one home), not a copy of it."""
+    if not values:
+        return []
+    from runner import shapes
+
+    known = shapes.describe().payload_order
+    for value in values:
+        if value not in known:
+            raise click.BadParameter(f"{value!r} is not one of the load generator's sizes: {', '.join(known)}")
+    return list(values)
+
+
 def _progress_line(progress: dict) -> str:
     return (f"phase {progress.get('phase', '?'):>10} · VUs {progress.get('vus', '-'):>5} · "
             f"{progress.get('rps', 0):8.1f} req/s · errors {progress.get('errors', 0):>5} · "
@@ -88,8 +114,9 @@ def _progress_line(progress: dict) -> str:
 @click.argument("mode", type=click.Choice(["smoke", "full", "saturation"]))
 @click.option("--api", "api_names", multiple=True,
               help="API to measure (repeatable; default: every API the stack deployed)")
-@click.option("--payload-size", "payload_sizes", multiple=True,
-              type=click.Choice(["default", "4k", "8k", "32k", "64k"]), help="repeatable; default: default")
+@click.option("--payload-size", "payload_sizes", multiple=True, callback=_payload_sizes,
+              help="one of the load generator's sizes (see `build/loadgen/loadgen describe`); "
+                   "repeatable; default: default")
 @click.option("--stack", type=click.Choice(["local", "aws"]), default=None,
               help="default: whichever stack is up")
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
@@ -171,9 +198,9 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
 
 def _register_commands() -> None:
     from reports.cli import compare, list_runs, report
-    from runner.cli_stack import down, status, up
+    from runner.cli_stack import COMMANDS
 
-    for command in (up, down, status, report, compare, list_runs):
+    for command in (*COMMANDS, report, compare, list_runs):
         main.add_command(command)
 
 

@@ -1,65 +1,62 @@
-"""`bench up`, `bench down`, `bench status`: thin Click commands over runner.stack (wired into runner/cli.py).
+"""`bench build`, `bench up`, `bench down`, `bench status`, `bench env`: thin Click commands over runner.stack.
 
-Run standalone as `python -m runner.cli_stack up local` until they are.
+Errors the user can act on are `perflab.errors.LabError`s; the `bench` group (runner/cli.py) turns every one
+into `Error: <message>` and exit status 1, the same for every command (usage errors: Click's exit 2).
 """
 from __future__ import annotations
 
-import sys
+import shlex
 
 import click
 
-import docker.errors
-
-from perflab import settings as stack_config
-from runner import images
+from perflab import catalogue
 from runner import stack as lab_stack
-from runner.engine.errors import EngineError
-
-# What a user can act on: configuration, builds, Docker, the stack's own checks. Anything else is a bug
-# and keeps its traceback.
-USER_ERRORS = (lab_stack.StackError, EngineError, stack_config.ConfigError, images.BuildError, KeyError,
-               docker.errors.DockerException)
 
 
-def _fail(error: Exception) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(1)
+def validate_apis(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> list[str] | None:
+    """--api values: catalogue names (an unknown one is a usage error naming the known ones)."""
+    for name in names:
+        try:
+            catalogue.api(name)
+        except KeyError as error:
+            raise click.BadParameter(str(error.args[0])) from None
+    return list(names) or None
+
+
+API_OPTION = click.option("--api", "api_names", multiple=True, callback=validate_apis,
+                          help="only this API (repeatable; default: perflab:apis of the stack, else every API)")
 
 
 @click.command()
 @click.argument("stack", default="local")
-@click.option("--api", "api_names", multiple=True,
-              help="deploy only this API (repeatable; default: perflab:apis of the stack, else every API)")
-def up(stack: str, api_names: tuple[str, ...]) -> None:
-    """Bring STACK up (Pulumi CLI if installed, else in-process) and verify health and limits."""
-    from runner import catalogue
+@API_OPTION
+def build(stack: str, api_names: list[str] | None) -> None:
+    """Build the artifacts and images STACK refers to (the Pulumi program builds nothing itself)."""
+    references = lab_stack.build(stack, log=click.echo, apis=api_names)
+    for name, reference in references.items():
+        click.echo(f"{name}: {reference}")
 
-    try:
-        names = list(api_names) if api_names else None
-        if names:
-            [catalogue.api(name) for name in names]  # unknown names fail before anything starts
-        result = lab_stack.up(stack, log=click.echo, apis=names)
-    except USER_ERRORS as error:
-        _fail(error)
-        return
+
+@click.command()
+@click.argument("stack", default="local")
+@API_OPTION
+def up(stack: str, api_names: list[str] | None) -> None:
+    """Build, bring STACK up (Pulumi CLI if installed, else in-process) and verify health and limits."""
+    result = lab_stack.up(stack, log=click.echo, apis=api_names)
     click.echo(f"network mode: {result['networkMode']}")
     for key in ("database", "metricsDatabase"):
         database = result[key]
-        click.echo(f"{key}: {database['container']} at {database['host']}:{database['port']} "
-                   f"(DSN in `runner.stack.outputs()`)")
+        click.echo(f"{key}: {database['container']} at {database['host']}:{database['port']}")
     for name, entry in result["apis"].items():
         click.echo(f"{name}: {entry['container']} at {entry['endpoint']} ({entry['protocol']})")
+    click.echo("connection strings: `bench env` prints them as shell exports")
 
 
 @click.command()
 @click.argument("stack", default="local")
 def down(stack: str) -> None:
-    """Remove every container, network and volume of STACK."""
-    try:
-        removed = lab_stack.down(stack, log=click.echo)
-    except USER_ERRORS as error:
-        _fail(error)
-        return
+    """Remove every container, network and volume of STACK (images stay: they are the build cache)."""
+    removed = lab_stack.down(stack, log=click.echo)
     click.echo(f"stack {stack} down ({len(removed)} resources removed)")
 
 
@@ -76,16 +73,23 @@ def status(stack: str) -> None:
     click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
     for row in rows:
         click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+    if any(row["state"] == "stopped" for row in rows):
+        click.echo("stopped: stopped by the lab (bench run and bench conformance run one API at a time); "
+                   "`bench up` starts them again")
 
 
-@click.group()
-def main() -> None:
-    """Stack commands (standalone entry point until runner/cli.py wires them)."""
+@click.command("env")
+@click.argument("stack", default="local")
+def env(stack: str) -> None:
+    """Print the stack's connection strings as shell exports: eval "$(bench env)"."""
+    outputs = lab_stack.outputs(stack)
+    if not outputs:
+        raise lab_stack.StackError(f"the {stack} stack is not up: run `bench up {stack}`")
+    click.echo(f"export PERFLAB_DATABASE_DSN={shlex.quote(outputs['database']['dsn'])}")
+    click.echo(f"export PERFLAB_METRICS_DSN={shlex.quote(outputs['metricsDatabase']['dsn'])}")
+    for name, entry in outputs.get("apis", {}).items():
+        variable = "PERFLAB_" + name.upper().replace("-", "_") + "_ENDPOINT"
+        click.echo(f"export {variable}={shlex.quote(entry['endpoint'])}")
 
 
-main.add_command(up)
-main.add_command(down)
-main.add_command(status)
-
-if __name__ == "__main__":
-    main()
+COMMANDS = (build, up, down, status, env)

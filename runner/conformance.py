@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ElementTree
 import docker
 
 from perflab import settings as stack_config
-from runner import containers, database
 from perflab.catalogue import ROOT, Service
+from runner import containers, database
 
 
 class ConformanceError(Exception):

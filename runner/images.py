@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import docker
 import docker.errors

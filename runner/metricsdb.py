@@ -7,6 +7,7 @@ import psycopg2
 import psycopg2.extras
 
 from perflab.catalogue import ROOT
+from perflab.results import RunDocument
 
 MIGRATIONS = ROOT / "db" / "metrics"
 
@@ -28,37 +29,41 @@ def migrate(dsn: str) -> list[str]:
     return applied_now
 
 
-def load(dsn: str, document: dict) -> None:
-    """Store one results document (replacing an earlier load of the same run)."""
-    env = document["environment"]
+def _json(model) -> str | None:
+    return None if model is None else json.dumps(model.model_dump(mode="json", by_alias=True))
+
+
+def load(dsn: str, document: RunDocument) -> None:
+    """Store one results document (replacing an earlier load of the same run): loading is idempotent."""
+    env = document.environment
     with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
-        cursor.execute("DELETE FROM runs WHERE run_id = %s", (document["runId"],))
+        cursor.execute("DELETE FROM runs WHERE run_id = %s", (document.run_id,))
         cursor.execute(
             "INSERT INTO runs (run_id, mode, stack, started_at, finished_at, git_commit, git_dirty, environment,"
             " config, document) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (document["runId"], document["mode"], document["stack"], document["startedAt"],
-             document.get("finishedAt"), env.get("gitCommit"), env.get("gitDirty"), json.dumps(env),
-             json.dumps(document["config"]), json.dumps(document)))
-        for result in document["results"]:
-            verification = result.get("verification") or {}
+            (document.run_id, document.mode, document.stack, document.started_at, document.finished_at,
+             env.git_commit, env.git_dirty, _json(env), _json(document.config), json.dumps(document.to_dict())))
+        for result in document.results:
+            verification = result.verification
             cursor.execute(
                 "INSERT INTO results (run_id, api, language, framework, protocol, deployment, payload_size, repeat,"
                 " status, problem, verified, startup_seconds, overhead_seconds, verification, database_stats)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING result_id",
-                (document["runId"], result["api"], result.get("language"), result.get("framework"),
-                 result.get("protocol"), result.get("deployment"), result["payloadSize"], result["repeat"],
-                 result["status"], result.get("problem"), verification.get("passed"), result.get("startupSeconds"),
-                 result.get("overheadSeconds"), json.dumps(verification), json.dumps(result.get("database"))))
+                (document.run_id, result.api, result.language, result.framework, result.protocol,
+                 result.deployment, result.payload_size, result.repeat, result.status, result.problem,
+                 verification.passed if verification else None, result.startup_seconds, result.overhead_seconds,
+                 _json(verification) or "{}", json.dumps(result.database)))
             result_id = cursor.fetchone()[0]
             rows = []
-            for position, phase in enumerate(result.get("phases", [])):
-                latency = phase.get("latencyMs") or {}
-                rows.append((result_id, position, phase["name"], phase.get("vus"), phase.get("rate"),
-                             phase.get("start"), phase.get("end"), phase.get("requests"), phase.get("failures"),
-                             phase.get("throughput"), latency.get("p50"), latency.get("p90"), latency.get("p95"),
-                             latency.get("p99"), latency.get("p999"), latency.get("max"), latency.get("mean"),
-                             json.dumps(phase.get("errorsByCode")), json.dumps(phase.get("thresholds")),
-                             json.dumps(phase.get("resources")), json.dumps(phase.get("efficiency")),
-                             phase.get("generatorSaturated")))
-            psycopg2.extras.execute_values(cursor, "INSERT INTO phases VALUES %s", rows)
+            for position, phase in enumerate(result.phases):
+                latency = phase.latency_ms
+                rows.append((result_id, position, phase.name, phase.vus, phase.rate, phase.start, phase.end,
+                             phase.requests, phase.failures, phase.throughput, latency.p50, latency.p90,
+                             latency.p95, latency.p99, latency.p999, latency.max, latency.mean,
+                             json.dumps(phase.errors_by_code), _json(phase.thresholds),
+                             json.dumps({role: r.model_dump(mode="json", by_alias=True)
+                                         for role, r in phase.resources.items()}),
+                             _json(phase.efficiency), phase.generator_saturated))
+            if rows:
+                psycopg2.extras.execute_values(cursor, "INSERT INTO phases VALUES %s", rows)
     conn.close()

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import grpc
 import httpx
 import psycopg2
 
-from runner import grpcweb
 from perflab.catalogue import Service
+from runner import grpcweb
 
 
 def http_ready(url: str) -> Callable[[], bool]:

@@ -16,33 +16,39 @@ import pathlib
 import secrets
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import docker
 import docker.errors
 
+from perflab import results as results_model
 from perflab import settings as stack_config
-from runner import database, environment, images, sampler, verify
 from perflab.catalogue import LOADGEN, ROOT, Service
-from runner.containers import (ContainerError, deployed_containers, start_deployed, stop_all_deployed,
-                               stop_deployed, verify_limits)
+from perflab.durations import iso, parse_time, utc_now
+from perflab.errors import LabError
+from runner import database, environment, images, sampler, shapes, verify
+from runner.containers import (
+    ContainerError,
+    deployed_containers,
+    start_deployed,
+    stop_all_deployed,
+    stop_deployed,
+    verify_limits,
+)
 
-PAYLOAD_BYTES = {"default": 400, "4k": 4096, "8k": 8192, "32k": 32768, "64k": 65536}
-# The original lab's thresholds, as the load generator applies them per phase (tools/loadgen/internal/stats);
-# recorded in each results document's config.
-THRESHOLDS = {"p95Ms": 2000, "p99Ms": 5000, "errorRate": 0.05}
+# Run shapes (modes, phases, warm-up, payload sizes, thresholds) are the load generator's: runner/shapes.py
+# asks it. What follows is the runner's own disk model.
 # Database growth per request, measured as table + index + WAL bytes per stored event, is about twice the
 # payload; the original lab's estimates (up to 1.5 GB per API for saturation at 64k) agree. Safety margin 50 %.
 GROWTH_FACTOR = 2.0
 SAFETY_MARGIN = 1.5
-# Requests a mode can send per API at most, for the disk estimate (from the phases at a generous 3k req/s).
-MODE_MAX_SECONDS = {"smoke": 5, "full": 11 * 60, "saturation": 14 * 60}
+# Requests a mode can send per API at most, for the disk estimate: its planned time at a generous 3k req/s.
 ASSUMED_MAX_RATE = 3000
 ASSUMED_MAX_INGEST_BYTES = 20e6  # ~ what PostgreSQL absorbs here for large events, WAL included
 RAW_SAMPLE_BYTES = 12  # one gzip CSV row of raw samples, compressed
 
 
-class RunError(Exception):
+class RunError(LabError):
     pass
 
 
@@ -56,40 +62,43 @@ class RunOptions:
     think_time_ms: int = 0
     rate: float | None = None
     entity_pool: int = 10000
-    warmup_seconds: float | None = None  # None: 0 for smoke (exactly its 5 requests), 5 s otherwise
+    warmup_seconds: float | None = None  # None: the mode's own warm-up (loadgen describe)
     results_dir: pathlib.Path = ROOT / "results"
     stack: str = "local"
     command: str = ""
 
 
 def new_run_id() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+    return utc_now().strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+def run_shapes(options: RunOptions) -> shapes.Shapes:
+    return shapes.describe(options.phase_scale, options.warmup_seconds)
 
 
 def _requests_per_measurement(options: RunOptions, size: str) -> float:
-    if options.mode == "smoke":
-        return 5
+    described = run_shapes(options)
+    mode = described.mode(options.mode)
+    if mode.requests_by_count is not None:
+        return mode.requests_by_count
     # Throughput is bounded by requests/s for small events and by bytes/s for large ones.
-    rate = options.rate or min(ASSUMED_MAX_RATE, ASSUMED_MAX_INGEST_BYTES / PAYLOAD_BYTES[size])
-    return MODE_MAX_SECONDS[options.mode] * options.phase_scale * rate
+    rate = options.rate or min(ASSUMED_MAX_RATE, ASSUMED_MAX_INGEST_BYTES / described.payload_bytes[size])
+    return mode.planned_seconds * rate
+
+
+def human_bytes(count: float) -> str:
+    """Sizes a person reads: 512 B, 12 KB, 3.4 MB, 1.2 GB (decimal units, as disk tools print)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}" if count < 10 * size else f"{count / size:.0f} {unit}"
+    return f"{count:.0f} B"
 
 
 def required_bytes(options: RunOptions) -> dict[str, int]:
     """Disk each place needs. The database is emptied before every measurement, so it must hold the
     largest single measurement; the results directory keeps every measurement's raw samples."""
-    database_bytes = max(_requests_per_measurement(options, size) * PAYLOAD_BYTES[size] * GROWTH_FACTOR
+    sizes = run_shapes(options).payload_bytes
+    database_bytes = max(_requests_per_measurement(options, size) * sizes[size] * GROWTH_FACTOR
                          for size in options.payload_sizes)
     results_bytes = sum(_requests_per_measurement(options, size) for size in options.payload_sizes) \
         * RAW_SAMPLE_BYTES * len(options.apis) * options.repeat
@@ -103,11 +112,12 @@ def check_disk(options: RunOptions, client: docker.DockerClient) -> str:
         probe = path if path.exists() else ROOT
         free = shutil.disk_usage(probe).free
         if free < needed[label]:
-            raise RunError(f"not enough free disk for the {label} at {probe}: {free / 1e9:.1f} GB free, this run "
-                           f"needs about {needed[label] / 1e9:.1f} GB there (mode {options.mode}, payloads "
+            raise RunError(f"not enough free disk for the {label} at {probe}: {human_bytes(free)} free, this run "
+                           f"needs about {human_bytes(needed[label])} there (mode {options.mode}, payloads "
                            f"{', '.join(options.payload_sizes)}, {len(options.apis)} APIs, "
                            f"{options.repeat} repeats, 50 % margin)")
-    return f"disk: {needed['database'] / 1e6:.0f} MB for the database, {needed['results'] / 1e6:.0f} MB for results"
+    return (f"disk needed at most: {human_bytes(needed['database'])} for the database, "
+            f"{human_bytes(needed['results'])} for results")
 
 
 def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: str, out: str) -> list[str]:
@@ -125,12 +135,17 @@ def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: st
 def warmup_seconds(options: RunOptions) -> float:
     if options.warmup_seconds is not None:
         return options.warmup_seconds
-    return 0.0 if options.mode == "smoke" else 5.0
+    return run_shapes(options).mode(options.mode).warmup_seconds
+
+
+PHASE_FIELDS = {field.alias or name for name, field in results_model.Phase.model_fields.items()}
 
 
 def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, float]) -> dict:
     """Add resources, efficiency and the generator-saturation flag to one phase of the generator's summary."""
     start, end = parse_time(phase["start"]), parse_time(phase["end"])
+    # What the results model records of the generator's phase (the summary may carry more, e.g. histograms).
+    phase = {key: value for key, value in phase.items() if key in PHASE_FIELDS}
     resources = {role: sampler.window(samples, role, start, end).as_dict(limits.get(role))
                  for role in ("api", "database", "loadgen")}
     requests = phase.get("requests") or 0
@@ -216,7 +231,7 @@ class Runner:
     def measure(self, api: Service, size: str, repeat: int) -> dict:
         cycle_start = time.monotonic()
         result = {"api": api.name, "language": api.language, "framework": api.framework, "protocol": api.protocol,
-                  "deployment": api.deployment, "payloadSize": size, "payloadBytes": PAYLOAD_BYTES[size],
+                  "deployment": api.deployment, "payloadSize": size, "payloadBytes": run_shapes(self.options).payload_bytes[size],
                   "repeat": repeat, "status": "error", "problem": None, "startupSeconds": None,
                   "overheadSeconds": None, "verification": None, "phases": [], "resourceSamples": [],
                   "database": None, "rawSamples": None}
@@ -328,7 +343,7 @@ class Runner:
                            "entityPool": self.options.entity_pool, "warmupSeconds": warmup_seconds(self.options),
                            "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
                            "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
-                           "thresholds": THRESHOLDS},
+                           "thresholds": run_shapes(self.options).thresholds},
                 "results": results}
 
     def run(self) -> dict:
@@ -351,13 +366,14 @@ class Runner:
             if self.partial is not None:
                 results.append(self.partial)
         document = self.document(results, started, interrupted)
-        (self.run_dir / "run.json").write_text(json.dumps(document, indent=1))
+        model = results_model.dump(document, self.run_dir / results_model.RUN_FILE)
+        document = model.to_dict()
         metrics = self.outputs.get("metricsDatabase", {}).get("dsn")
         if metrics:
             from runner import metricsdb
             try:
                 metricsdb.migrate(metrics)
-                metricsdb.load(metrics, document)
+                metricsdb.load(metrics, model)
             except Exception as error:  # noqa: BLE001 — run.json is the result; the database is a copy
                 self.log(f"warning: results not loaded into the metrics database: {error}")
         if interrupted:

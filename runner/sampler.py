@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 import threading
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import docker
 
@@ -81,7 +81,7 @@ class Sampler:
             if not self._stop.is_set():
                 raise
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         for role, name in self.containers.items():
             thread = threading.Thread(target=self._follow, args=(role, name), daemon=True,
                                       name=f"sampler-{role}")

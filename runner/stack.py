@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import docker
 import docker.errors
@@ -219,11 +219,25 @@ def _limits_text(limits: stack_config.Limits) -> str:
     return f"{limits.cpus:g} CPU / {limits.memory}"
 
 
+# Exit codes of a container stopped on purpose (`docker stop`: SIGTERM, handled or not, then SIGKILL).
+STOPPED_EXIT_CODES = (0, 130, 137, 143)
+
+
+def container_state(state: dict) -> str:
+    """running, stopped (by the lab: bench run/conformance run one API at a time), or failed (exit N)."""
+    status = state.get("Status", "?")
+    if status == "exited":
+        code = state.get("ExitCode")
+        return "stopped" if code in STOPPED_EXIT_CODES and not state.get("OOMKilled") else f"failed (exit {code})"
+    return status
+
+
 def _row(attrs: dict, role: str, configured: str, endpoint: str) -> dict:
     host_config = attrs["HostConfig"]
     state = attrs["State"]
-    return {"container": attrs["Name"].lstrip("/"), "role": role, "state": state.get("Status", "?"),
-            "health": (state.get("Health") or {}).get("Status", "none"),
+    shown = container_state(state)
+    return {"container": attrs["Name"].lstrip("/"), "role": role, "state": shown,
+            "health": (state.get("Health") or {}).get("Status", "none") if shown == "running" else "-",
             "cpus": f"{(host_config.get('NanoCpus') or 0) / 1e9:g}",
             "memory": f"{(host_config.get('Memory') or 0) / 1024 ** 2:g} MiB",
             "configured": configured, "endpoint": endpoint}

@@ -14,7 +14,6 @@ import psycopg2
 
 from runner.contract import S1, S2
 
-
 MAX_ENTITIES_PER_EVENT = 100  # the contract's bound
 
 

@@ -6,7 +6,7 @@ engine see a difference on every `pulumi up` and replace the container (tests/st
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_docker as docker

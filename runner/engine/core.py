@@ -27,7 +27,7 @@ import os
 import runpy
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import docker
 import docker.errors

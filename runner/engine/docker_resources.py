@@ -6,7 +6,8 @@ else is an EngineError naming the input, so nothing the program asks for is sile
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import docker
 import docker.errors

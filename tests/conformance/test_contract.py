@@ -159,7 +159,7 @@ def test_absent_dates_are_null_and_offsets_are_honoured(client, db):
     assert_processed(client.send(doc), doc)
     row = db.event(doc["eventHeader"]["uuid"])
     assert row["saved_date"] is None
-    expected = datetime.datetime(2024, 6, 30, 18, 29, 59, 123457, tzinfo=datetime.timezone.utc)
+    expected = datetime.datetime(2024, 6, 30, 18, 29, 59, 123457, tzinfo=datetime.UTC)
     assert row["created_date"] == expected  # PostgreSQL rounds to microseconds
     assert exact(row["payload"]) == exact(canonical(doc))
 

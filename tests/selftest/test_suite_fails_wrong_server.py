@@ -10,8 +10,8 @@ import docker
 import pytest
 
 from perflab import settings as stack_config
-from runner import containers, database, images, readiness
 from perflab.catalogue import ROOT, SUT_DATABASE
+from runner import containers, database, images, readiness
 
 SELFTEST_DB = dataclasses.replace(SUT_DATABASE, name="postgres-selftest", port=5439)
 PORT = 18999

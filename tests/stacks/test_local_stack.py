@@ -17,13 +17,12 @@ import docker.errors
 import psycopg2
 import pytest
 
-from perflab import settings as stack_config
-from runner import stack as lab_stack
 from perflab import catalogue
-from runner import readiness
+from perflab import settings as stack_config
 from perflab.catalogue import ROOT
 from perflab.names import LABEL
-from runner import statedir
+from runner import readiness, statedir
+from runner import stack as lab_stack
 
 STACK = "local"
 

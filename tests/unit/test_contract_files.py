@@ -6,8 +6,8 @@ import re
 import yaml
 from openapi_spec_validator import validate
 
+from perflab.catalogue import ROOT
 from runner import contract
-from runner.catalogue import ROOT
 from tests.conformance import protos, test_contract
 
 CONTRACT = (ROOT / "contract" / "CONTRACT.md").read_text()

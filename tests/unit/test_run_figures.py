@@ -7,10 +7,10 @@ import pathlib
 
 import pytest
 
+from perflab.catalogue import APIS
 from runner import run, sampler
-from runner.catalogue import APIS
 
-T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def at(seconds):
@@ -63,7 +63,8 @@ def test_run_refuses_when_disk_is_short(monkeypatch, tmp_path):
                              results_dir=pathlib.Path(tmp_path))
     free = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free(10 ** 12, 0, 10 ** 12))
-    assert run.check_disk(options, FakeDocker()).startswith("disk:")
+    assert run.check_disk(options, FakeDocker()).startswith("disk needed at most: ")
+    assert run.human_bytes(500) == "500 B" and run.human_bytes(12_300) == "12 KB" and run.human_bytes(3.4e6) == "3.4 MB"
     monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free(10 ** 12, 0, 10 ** 9))  # 1 GB free
     with pytest.raises(run.RunError, match="not enough free disk for the database"):
         run.check_disk(options, FakeDocker())

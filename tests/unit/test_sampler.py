@@ -7,7 +7,7 @@ import pytest
 
 from runner import sampler
 
-T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def at(seconds: float) -> datetime.datetime:
@@ -56,7 +56,7 @@ def test_parse_docker_stats_sample():
              "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 18_000_000_000},
              "memory_stats": {"usage": 50_000_000, "stats": {"total_inactive_file": 10_000_000}}}
     sample = sampler.parse("api", stats)
-    assert sample.time == datetime.datetime(2026, 11, 28, 4, 15, 10, 123456, tzinfo=datetime.timezone.utc)
+    assert sample.time == datetime.datetime(2026, 11, 28, 4, 15, 10, 123456, tzinfo=datetime.UTC)
     assert sample.cpu_percent == pytest.approx(100.0)  # 1 s of CPU over 2 s of two cores' time = 1 core
     assert sample.memory_bytes == 40_000_000
 
