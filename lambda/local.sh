@@ -8,10 +8,10 @@
 #
 # FUNCTION is go-rest or go-grpc. Settings (environment variables):
 #   DATABASE_URL         required for up
-#   GATEWAY_PORT         gateway port on 127.0.0.1 (default 19084 for go-rest, 19093 for go-grpc)
+#   GATEWAY_PORT         gateway port on 127.0.0.1 (default: the Lambda's port in the catalogue)
 #   ENVIRONMENTS         number of emulator containers = local concurrency (default 2)
 #   EMULATOR_BASE_PORT   first emulator port; environment i uses BASE+2i and BASE+2i+1 (its Runtime API)
-#                        (default 19100 for go-rest, 19200 for go-grpc)
+#                        (default: the Lambda's emulator base port in the catalogue)
 #   DB_POOL_MAX, LOG_LEVEL, MAX_BODY_BYTES   passed to the function (the environment contract)
 # Build the artifacts first: lambda/build.sh.
 set -euo pipefail
@@ -21,14 +21,13 @@ cd "$root"
 usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 action="$1" fn="$2"
-case "$fn" in
-  go-rest) default_gateway=19084 default_base=19100 ;;
-  go-grpc) default_gateway=19093 default_base=19200 ;;
-  *) usage ;;
-esac
-gateway_port="${GATEWAY_PORT:-$default_gateway}"
+# Ports come from the one catalogue (perflab/catalogue.py), never restated here.
+entry=$("$root/.venv/bin/python" -m perflab.catalogue "lambda-$fn" 2>/dev/null) || usage
+port=$(sed -n 's/^port=//p' <<<"$entry")
+emulator_base_port=$(sed -n 's/^emulator_base_port=//p' <<<"$entry")
+gateway_port="${GATEWAY_PORT:-$port}"
 environments="${ENVIRONMENTS:-2}"
-base_port="${EMULATOR_BASE_PORT:-$default_base}"
+base_port="${EMULATOR_BASE_PORT:-$emulator_base_port}"
 image="perflab/lambda-$fn:dev"
 prefix="perflab-lambda-$fn"
 state="build/lambda-gateway/$fn"
@@ -62,7 +61,7 @@ up() {
   down
   # The Dockerfile goes in on stdin: the legacy builder does not honour .dockerignore exceptions
   # below an excluded directory, so it cannot find lambda/*/Dockerfile in the context.
-  docker build -q -t "$image" -f - . <"lambda/$fn/Dockerfile" >/dev/null
+  docker build -q -t "$image" --build-arg SERVICE="lambda-$fn" -f - . <lambda/Dockerfile >/dev/null
   local start urls=() i port
   start=$(date +%s%N)
   for ((i = 0; i < environments; i++)); do

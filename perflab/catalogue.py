@@ -133,3 +133,23 @@ def emulator_ports(service: Service, environments: int) -> list[int]:
 def stack_services(api_names=None) -> list[Service]:
     """Every service a stack deploys: the system-under-test database, the metrics database, the APIs."""
     return [SUT_DATABASE, METRICS_DATABASE, *apis(api_names)]
+
+
+def shell_variables(name: str) -> str:
+    """A service's entry as shell assignments, for scripts that must not restate ports: `eval "$(python -m
+    perflab.catalogue lambda-go-rest)"` sets name, port, protocol, emulator_base_port."""
+    service = next((s for s in (*APIS, LAMBDA_GATEWAY, SUT_DATABASE, METRICS_DATABASE) if s.name == name), None)
+    if service is None:
+        raise KeyError(f"unknown service {name!r}")
+    values = {"name": service.name, "port": service.port, "protocol": service.protocol,
+              "emulator_base_port": service.emulator_base_port or ""}
+    return "\n".join(f"{key}={value}" for key, value in values.items())
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        print(shell_variables(sys.argv[1]))
+    except (IndexError, KeyError) as error:
+        sys.exit(f"usage: python -m perflab.catalogue SERVICE ({error})")

@@ -14,6 +14,7 @@ from perflab.errors import ConfigError
 
 _UNITS_NS = {"h": 3_600_000_000_000, "m": 60_000_000_000, "s": 1_000_000_000, "ms": 1_000_000,
              "us": 1_000, "µs": 1_000, "ns": 1}
+_FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.(\d+)")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
 
 
@@ -62,8 +63,13 @@ def canonical_duration(text: str | int | float) -> str:
 
 
 def parse_time(text: str) -> datetime.datetime:
-    """An RFC 3339 time as the lab writes it ("2026-11-28T04:15:00.120Z"), timezone-aware."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An RFC 3339 time, timezone-aware: as the lab writes it ("2026-11-28T04:15:00.120Z") or as Docker and
+    Go write it, with nanoseconds ("2026-11-28T04:15:10.123456789Z"; kept to the microsecond)."""
+    value = text.strip().replace("Z", "+00:00")
+    match = _FRACTION.search(value)
+    if match and len(match.group(1)) > 6:
+        value = value[:match.start(1)] + match.group(1)[:6] + value[match.end(1):]
+    return datetime.datetime.fromisoformat(value)
 
 
 def iso(moment: datetime.datetime) -> str:

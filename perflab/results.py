@@ -11,14 +11,14 @@ import json
 import pathlib
 import sys
 import typing
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from perflab.errors import LabError
 
-SCHEMA = "perflab.results/1"
+SCHEMA: Final = "perflab.results/1"
 RUN_FILE = "run.json"
 
 
@@ -114,10 +114,11 @@ class RoleResources(Model):
 
 
 class Efficiency(Model):
-    cpu_seconds_per1k_requests: float | None = Field(None, alias="cpuSecondsPer1kRequests")
+    # default= by keyword: type checkers read a field's default from that keyword only
+    cpu_seconds_per1k_requests: float | None = Field(default=None, alias="cpuSecondsPer1kRequests")
     requests_per_cpu_second: float | None = None
     memory_mb_per_request: float | None = Field(
-        None, alias="memoryMBPerRequest", description="average API memory (MB) divided by throughput (req/s)")
+        default=None, alias="memoryMBPerRequest", description="average API memory (MB) divided by throughput (req/s)")
 
 
 class Phase(Model):

@@ -61,7 +61,8 @@ def find_chromium() -> str:
 
 class _Session:
     def __init__(self, socket: websocket.WebSocket):
-        self.socket, self.ids, self.events = socket, itertools.count(1), []
+        self.socket, self.ids = socket, itertools.count(1)
+        self.events: list[dict] = []
 
     def call(self, method: str, **params) -> dict:
         message_id = next(self.ids)
@@ -133,8 +134,9 @@ def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, 
                     "return e ? JSON.parse(e.textContent) : null; })()"))["result"].get("value")
                 if screenshot is not None:
                     size = session.call("Page.getLayoutMetrics")["cssContentSize"]
+                    height = min(size["height"], max_height or size["height"])
                     shot = session.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                                        clip={"x": 0, "y": 0, "width": width, "height": min(size["height"], max_height or size["height"]), "scale": 1})
+                                        clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
                     screenshot.write_bytes(base64.b64decode(shot["data"]))
                 events = session.events
             finally:

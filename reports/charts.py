@@ -46,7 +46,9 @@ class _Frame:
     def __init__(self, title: str, y_label: str, width: int, height: int, y_max: float, legend: list[tuple[str, str]]):
         self.width, self.height = width, height
         self.left, self.right, self.bottom = 56, 14, 36
-        placed, x, y = [], self.left, 25
+        placed: list[tuple[str, str, float, int]] = []
+        x: float = self.left
+        y = 25
         for label, color in legend:  # wrap the legend rather than clip it
             item = 22 + 6.5 * len(label)
             if x + item > width - self.right and x > self.left:
@@ -63,9 +65,9 @@ class _Frame:
             self.parts.append(f'<rect x="{_n(x)}" y="{y}" width="10" height="10" rx="2" fill="{color}"/>'
                               f'<text x="{_n(x + 14)}" y="{y + 9}" fill="#333">{escape(label)}</text>')
         for tick in self.ticks:
-            y = self.y(tick)
-            self.parts.append(f'<line x1="{self.left}" x2="{width - self.right}" y1="{_n(y)}" y2="{_n(y)}" '
-                              f'stroke="#e5e5e5"/><text x="{self.left - 6}" y="{_n(y + 4)}" text-anchor="end" '
+            tick_y = self.y(tick)
+            self.parts.append(f'<line x1="{self.left}" x2="{width - self.right}" y1="{_n(tick_y)}" y2="{_n(tick_y)}" '
+                              f'stroke="#e5e5e5"/><text x="{self.left - 6}" y="{_n(tick_y + 4)}" text-anchor="end" '
                               f'fill="#555">{fmt(tick)}</text>')
         self.parts.append(f'<text transform="translate(12 {_n(self.top + self.plot_h / 2)}) rotate(-90)" '
                           f'text-anchor="middle" fill="#555">{escape(y_label)}</text>')

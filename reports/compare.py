@@ -150,7 +150,9 @@ def compare(run_a: Run, run_b: Run, alpha: float = 0.05, seed: int = 0) -> list[
                         latency_tests = latency_tests or _bootstrap_ratios(
                             np.asarray(samples_a.latency_ms[name]), np.asarray(samples_b.latency_ms[name]), alpha, rng)
                         p_value, low, high = latency_tests[metric]
-                significant = p_value is not None and p_value < alpha and not (low <= 1 <= high)
+                # p_value, low and high are set together: all None (not tested) or all numbers
+                significant = (p_value is not None and low is not None and high is not None
+                               and p_value < alpha and not (low <= 1 <= high))
                 changes.append(Change(key[0], key[1], name, metric, a, b, b / a if a else float("nan"),
                                       low, high, p_value, method, significant, verified))
     return changes

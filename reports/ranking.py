@@ -51,8 +51,8 @@ def _row(result: dict[str, Any]) -> dict[str, Any]:
     failures = sum(p["failures"] for p in result["phases"])
     efficiency = (phase or {}).get("efficiency") or {}
     latency = (phase or {}).get("latencyMs") or {}
-    memory = [_api_resources(p).get("memoryPeakBytes") for p in result["phases"]]
-    memory = [m for m in memory if m is not None]
+    peaks = [_api_resources(p).get("memoryPeakBytes") for p in result["phases"]]
+    memory = [m for m in peaks if m is not None]
     return {
         "rank": None, "api": result["api"], "language": result.get("language"),
         "framework": result.get("framework"), "protocol": result.get("protocol"),

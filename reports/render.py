@@ -37,7 +37,8 @@ def _md_cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-_env.filters.update(gib=lambda v: "–" if v is None else f"{v / 2**30:.0f} GiB", num=_num, percent=_percent, mb=_mb, md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1))
+_env.filters.update(gib=lambda v: "–" if v is None else f"{v / 2**30:.0f} GiB", num=_num, percent=_percent, mb=_mb,
+                    md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1))
 
 
 def _phase_names(results: list[dict[str, Any]]) -> list[str]:

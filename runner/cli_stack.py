@@ -40,8 +40,12 @@ def build(stack: str, api_names: list[str] | None) -> None:
 @click.command()
 @click.argument("stack", default="local")
 @API_OPTION
-def up(stack: str, api_names: list[str] | None) -> None:
+@click.option("--dry-run", is_flag=True, help="aws: print the stack's estimated hourly cost, deploy nothing")
+def up(stack: str, api_names: list[str] | None, dry_run: bool) -> None:
     """Build, bring STACK up (Pulumi CLI if installed, else in-process) and verify health and limits."""
+    if stack == "aws" or dry_run:
+        _up_aws(stack, api_names, dry_run)
+        return
     result = lab_stack.up(stack, log=click.echo, apis=api_names)
     click.echo(f"network mode: {result['networkMode']}")
     for key in ("database", "metricsDatabase"):
@@ -56,6 +60,9 @@ def up(stack: str, api_names: list[str] | None) -> None:
 @click.argument("stack", default="local")
 def down(stack: str) -> None:
     """Remove every container, network and volume of STACK (images stay: they are the build cache)."""
+    if stack == "aws":
+        _down_aws()
+        return
     removed = lab_stack.down(stack, log=click.echo)
     click.echo(f"stack {stack} down ({len(removed)} resources removed)")
 
@@ -90,6 +97,36 @@ def env(stack: str) -> None:
     for name, entry in outputs.get("apis", {}).items():
         variable = "PERFLAB_" + name.upper().replace("-", "_") + "_ENDPOINT"
         click.echo(f"export {variable}={shlex.quote(entry['endpoint'])}")
+
+
+# --- the AWS stack (runner/aws.py): Automation API over the Pulumi CLI, never the in-process engine ---------
+
+def _up_aws(stack: str, api_names: list[str] | None, dry_run: bool) -> None:
+    from perflab.errors import ConfigError
+    from perflab.settings import load as load_config
+    from runner import aws
+
+    if stack != "aws":
+        raise ConfigError(f"--dry-run estimates the AWS stack's cost; the {stack} stack has none (try `bench up aws "
+                          f"--dry-run`)")
+    if dry_run:
+        for line in aws.format_estimate(aws.estimate(load_config("aws"), api_names)):
+            click.echo(line)
+        return
+    result = aws.up(log=click.echo, api_names=api_names)
+    for name, entry in result.get("apis", {}).items():
+        click.echo(f"{name}: {entry['endpoint']} ({entry['deployment']}, {entry['protocol']})")
+    click.echo(f"database: {result['database']['host']}:{result['database']['port']} (password: RDS-managed "
+               f"secret {result['database']['secretArn']})")
+    click.echo(f"db-admin function: {result['admin']['functionName']}; results bucket: {result['resultsBucket']}")
+    click.echo("every ECS service is at desired count 0 until a run measures it; `bench down aws` removes it all")
+
+
+def _down_aws() -> None:
+    from runner import aws
+
+    aws.down(log=click.echo)
+    click.echo("stack aws down")
 
 
 COMMANDS = (build, up, down, status, env)

@@ -61,7 +61,11 @@ def run_suite(service: Service, endpoint: str, db: dict, cfg: stack_config.Stack
         result.problem = "pytest produced no report"
         return result
     suite = ElementTree.parse(junit).getroot()
-    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    found = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    if found is None:
+        result.problem = "pytest's report has no test suite"
+        return result
+    suite = found
     tests = int(suite.get("tests", 0))
     result.failed, result.errors, result.skipped = (int(suite.get(k, 0)) for k in ("failures", "errors", "skipped"))
     result.passed = tests - result.failed - result.errors - result.skipped

@@ -8,6 +8,7 @@ import psycopg2.extras
 
 from perflab.catalogue import ROOT
 from perflab.results import RunDocument
+from runner.database import one_row
 
 MIGRATIONS = ROOT / "db" / "metrics"
 
@@ -53,7 +54,7 @@ def load(dsn: str, document: RunDocument) -> None:
                  result.deployment, result.payload_size, result.repeat, result.status, result.problem,
                  verification.passed if verification else None, result.startup_seconds, result.overhead_seconds,
                  _json(verification) or "{}", json.dumps(result.database)))
-            result_id = cursor.fetchone()[0]
+            result_id = one_row(cursor, "INSERT INTO results ... RETURNING result_id")[0]
             rows = []
             for position, phase in enumerate(result.phases):
                 latency = phase.latency_ms

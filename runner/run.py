@@ -204,21 +204,22 @@ class Runner:
         limits = self.cfg.limits(LOADGEN.resource_class)
         arguments = loadgen_arguments(self.options, api, self._api_output(api)["endpoint"], size, "/out")
         name = f"perflab-loadgen-{self.run_id}"
-        self.loadgen_container = self.client.containers.run(
+        container = self.client.containers.run(
             image, command=arguments, name=name, detach=True, network_mode="host",
             nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes, user=f"{os.getuid()}:{os.getgid()}",
             volumes={str(work_dir.resolve()): {"bind": "/out", "mode": "rw"}},
             labels={"perflab.stack": self.options.stack, "perflab.role": "loadgen"})
-        verify_limits(self.loadgen_container, limits)
+        self.loadgen_container = container
+        verify_limits(container, limits)
         sampling.add("loadgen", name)
-        for line in self.loadgen_container.logs(stream=True, follow=True, stdout=False, stderr=True):
+        for line in container.logs(stream=True, follow=True, stdout=False, stderr=True):
             try:
                 self.on_progress(json.loads(line))
             except ValueError:
                 pass
-        exit_code = self.loadgen_container.wait(timeout=24 * 3600)["StatusCode"]
-        logs = self.loadgen_container.logs(stdout=True, stderr=False).decode(errors="replace")
-        self.loadgen_container.remove(force=True)
+        exit_code = container.wait(timeout=24 * 3600)["StatusCode"]
+        logs = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        container.remove(force=True)
         self.loadgen_container = None
         summary_path = work_dir / "summary.json"
         if exit_code != 0 or not summary_path.exists():
@@ -260,7 +261,8 @@ class Runner:
             limits = {"api": self._api_cpu_limit(api),
                       "database": self.cfg.limits("database").cpus, "loadgen": self.cfg.limits("loadgen").cpus}
             # Thresholds are the generator's verdicts (one home: tools/loadgen), per phase.
-            result["phases"] = [phase_figures(phase, samples, limits) for phase in summary["phases"]]
+            phases = [phase_figures(phase, samples, limits) for phase in summary["phases"]]
+            result["phases"] = phases
             result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "container": s.container,
                                           "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes} for s in samples]
             totals = summary["totals"]
@@ -268,10 +270,10 @@ class Runner:
             result["verification"] = check.as_dict()
             result["database"] = database.snapshot(dsn)
             result["rawSamples"] = f"{work_dir.name}/samples.csv.gz"
-            problems = []
+            problems: list[str] = []
             if not check.passed:
                 problems.append(f"verification failed: {check.details}")
-            broken = [f"{p['name']} {k}" for p in result["phases"] for k, ok in p["thresholds"].items() if not ok]
+            broken = [f"{p['name']} {k}" for p in phases for k, ok in p["thresholds"].items() if not ok]
             if broken:
                 problems.append(f"thresholds broken: {', '.join(broken)}")
             result["status"] = "failed" if problems else "passed"

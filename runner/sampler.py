@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import docker
 
+from perflab.durations import parse_time
+
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
@@ -23,13 +25,6 @@ class Sample:
     cpu_percent: float  # of one core, over the interval since the previous sample
     memory_bytes: int  # usage without page cache
     container: str = ""  # one role may span several containers (a Lambda: emulators and gateway)
-
-
-def _parse_time(text: str) -> datetime.datetime:
-    # Docker gives nanoseconds: "2026-11-28T04:15:10.123456789Z"; keep microseconds.
-    head, _, frac = text.rstrip("Z").partition(".")
-    micro = (frac + "000000")[:6]
-    return datetime.datetime.fromisoformat(f"{head}.{micro}+00:00")
 
 
 def parse(role: str, stats: dict) -> Sample | None:
@@ -45,7 +40,7 @@ def parse(role: str, stats: dict) -> Sample | None:
     usage = memory.get("usage", 0)
     detail = memory.get("stats", {})
     cache = detail.get("total_inactive_file", detail.get("inactive_file", detail.get("cache", 0)))
-    return Sample(role, _parse_time(stats["read"]), total, percent, max(usage - cache, 0), stats.get("name", ""))
+    return Sample(role, parse_time(stats["read"]), total, percent, max(usage - cache, 0), stats.get("name", ""))
 
 
 class Sampler:

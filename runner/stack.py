@@ -104,6 +104,13 @@ def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
     return removed
 
 
+def engine_resources(stack: str = "local") -> dict:
+    """What the in-process engine recorded for the stack (empty under the Pulumi CLI)."""
+    from runner import engine
+
+    return engine.recorded_resources(stack)
+
+
 def outputs(stack: str = "local") -> dict:
     """The stack's outputs, secrets included (never print them); {} when the stack is not up."""
     from runner import engine

@@ -13,6 +13,7 @@ import dataclasses
 import psycopg2
 
 from runner.contract import S1, S2
+from runner.database import one_row
 
 MAX_ENTITIES_PER_EVENT = 100  # the contract's bound
 
@@ -48,9 +49,9 @@ def verify(dsn: str, acknowledged: int, ambiguous: int, entities_per_event: int 
     with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
         statements = _statements(cursor)  # first, so the verifier's own queries below are not in it
         cursor.execute("SELECT count(*) FROM events")
-        persisted = cursor.fetchone()[0]
+        persisted = one_row(cursor, "the count of events")[0]
         cursor.execute("SELECT coalesce(sum(jsonb_array_length(payload->'eventBody'->'entities')), 0) FROM events")
-        entities_written = int(cursor.fetchone()[0])
+        entities_written = int(one_row(cursor, "the sum of the events' entities")[0])
     conn.close()
     s1_calls, s1_rows = statements.get(S1, (0, 0))
     s2_calls, _ = statements.get(S2, (0, 0))

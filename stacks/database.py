@@ -2,6 +2,8 @@
 pg_stat_statements (the image always preloads it), or the small metrics database without a schema."""
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 
 from perflab.catalogue import Service
@@ -38,8 +40,9 @@ class PostgresDatabase(pulumi.ComponentResource):
         api_host = LOOPBACK if mode == "host" else self.container_name
         api_side = password.apply(lambda secret: Database(self.container_name, api_host, service.port, USER,
                                                           secret, NAME))
-        self.dsn = pulumi.Output.secret(host_side.apply(lambda db: db.dsn))
-        self.url_for_apis = pulumi.Output.secret(api_side.apply(lambda db: db.url))
+        # cast: pulumi's stubs cannot solve Output.secret's type variable from an Output[str] argument
+        self.dsn = pulumi.Output.secret(cast("pulumi.Input[str]", host_side.apply(lambda db: db.dsn)))
+        self.url_for_apis = pulumi.Output.secret(cast("pulumi.Input[str]", api_side.apply(lambda db: db.url)))
         self.connection = {"container": self.container_name, "host": LOOPBACK, "port": service.port,
                            "user": USER, "name": NAME, "dsn": self.dsn}
         self.register_outputs({"dsn": self.dsn})

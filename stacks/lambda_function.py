@@ -11,12 +11,17 @@ local stand-in for the API Gateway HTTP API) on the Lambda's catalogue port. See
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pulumi
 
 from perflab.catalogue import LAMBDA_GATEWAY, Service
 from perflab.names import LOOPBACK, container_name, emulator_container_name
 from stacks.service import ContainerService, limits_output
+
+
+def _emulator_environment(shared: dict[str, str], pool_max: int, port: int, url: str) -> dict[str, str]:
+    return {**shared, "DB_POOL_MAX": str(pool_max), "DATABASE_URL": url, "PORT": str(port), "BIND_ADDRESS": LOOPBACK}
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -31,12 +36,11 @@ class LambdaFunction(pulumi.ComponentResource):
                       healthcheck_interval=settings.healthcheck_interval)
         labels = {"perflab.api": service.name, "perflab.deployment": service.deployment}
 
-        self.containers: dict[str, object] = {}
+        self.containers: dict[str, pulumi.Resource] = {}
         self.emulators: list[dict] = []
         for index, port in enumerate(settings.emulator_ports(service)):
-            environment = database_url.apply(lambda url, port=port: {
-                **shared_environment, "DB_POOL_MAX": str(settings.lambda_db_pool_max), "DATABASE_URL": url,
-                "PORT": str(port), "BIND_ADDRESS": LOOPBACK})
+            environment = database_url.apply(functools.partial(
+                _emulator_environment, shared_environment, settings.lambda_db_pool_max, port))
             emulator = dataclasses.replace(service, name=f"{service.name}-{index}", port=port)
             runtime_api = f"http://{LOOPBACK}:{port + 1}"
             self.containers[emulator.name] = ContainerService(

@@ -6,6 +6,8 @@ machine only (127.0.0.1). The outputs are what the runner needs, so nothing else
 """
 from __future__ import annotations
 
+import functools
+
 import pulumi
 
 from perflab.catalogue import LAMBDA_GATEWAY, METRICS_DATABASE, SUT_DATABASE, Service
@@ -21,6 +23,10 @@ from stacks.settings import Settings
 def endpoint(service: Service) -> str:
     address = f"{LOOPBACK}:{service.port}"
     return address if service.protocol == "grpc" else f"http://{address}"
+
+
+def _api_environment(shared: dict[str, str], service: Service, bind: str, url: str) -> dict[str, str]:
+    return {**shared, "DATABASE_URL": url, "PORT": str(service.port), "BIND_ADDRESS": bind}
 
 
 class LocalStack(pulumi.ComponentResource):
@@ -42,8 +48,8 @@ class LocalStack(pulumi.ComponentResource):
             settings=settings, password=settings.db_password, with_schema=False, postgres_args=[],
             network=network, opts=child)
 
-        self.containers = {SUT_DATABASE.name: self.database.container,
-                           METRICS_DATABASE.name: self.metrics_database.container}
+        self.containers: dict[str, pulumi.Resource] = {SUT_DATABASE.name: self.database.container,
+                                                      METRICS_DATABASE.name: self.metrics_database.container}
         shared = cfg.api_environment()
         self.apis: dict[str, dict] = {}
         container_names = [container_name(SUT_DATABASE), container_name(METRICS_DATABASE)]
@@ -61,9 +67,8 @@ class LocalStack(pulumi.ComponentResource):
                 self.apis[service.name] = function.output
                 container_names.extend(function.container_names)
                 continue
-            environment = self.database.url_for_apis.apply(lambda url, service=service: {
-                **shared, "DATABASE_URL": url, "PORT": str(service.port),
-                "BIND_ADDRESS": LOOPBACK if settings.network_mode == "host" else "0.0.0.0"})
+            bind = LOOPBACK if settings.network_mode == "host" else "0.0.0.0"
+            environment = self.database.url_for_apis.apply(functools.partial(_api_environment, shared, service, bind))
             limits = cfg.limits(service.resource_class)
             self.containers[service.name] = ContainerService(
                 service.name, service, image.image_id, limits=limits, environment=environment,

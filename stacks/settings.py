@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+from typing import Any
 
 import pulumi
 
@@ -96,7 +97,7 @@ def _password_from_host() -> str:
 
 def load() -> Settings:
     config = pulumi.Config(PROJECT)
-    values = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
+    values: dict[str, Any] = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
     override = os.environ.get(API_OVERRIDE_VARIABLE)
     if override:
         values[f"{PROJECT}:apis"] = [name.strip() for name in override.split(",") if name.strip()]

@@ -18,12 +18,17 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen", envOr("GATEWAY_LISTEN", "127.0.0.1:19084"), "address to listen on (env GATEWAY_LISTEN)")
-	emulators := flag.String("emulators", envOr("GATEWAY_EMULATORS", "http://127.0.0.1:9101"),
+	// No default address: the stack (or lambda/local.sh) gives both from the catalogue.
+	listen := flag.String("listen", os.Getenv("GATEWAY_LISTEN"), "address to listen on, e.g. 127.0.0.1:9084 (env GATEWAY_LISTEN)")
+	emulators := flag.String("emulators", os.Getenv("GATEWAY_EMULATORS"),
 		"comma-separated emulator base URLs, one per execution environment (env GATEWAY_EMULATORS)")
 	queueTimeout := flag.Duration("queue-timeout", 30*time.Second, "longest wait for a free emulator before 429")
 	invokeTimeout := flag.Duration("invoke-timeout", 35*time.Second, "longest invocation (above the function timeout)")
 	flag.Parse()
+	if *listen == "" || *emulators == "" {
+		fmt.Fprintln(os.Stderr, "gateway: give -listen and -emulators (or GATEWAY_LISTEN and GATEWAY_EMULATORS)")
+		os.Exit(2)
+	}
 
 	var urls []string
 	for _, u := range strings.Split(*emulators, ",") {
@@ -51,11 +56,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
-}
-
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return fallback
 }

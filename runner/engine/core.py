@@ -197,7 +197,7 @@ def run_program(engine: Engine, config: dict[str, str]) -> tuple[dict, list[str]
     from pulumi.runtime import mocks
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.stack import Stack, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     from runner.engine.monitor import RealizingMonitor
@@ -205,13 +205,21 @@ def run_program(engine: Engine, config: dict[str, str]) -> tuple[dict, list[str]
     monitor = RealizingMonitor(engine)
     mocks.set_mocks(monitor.mocks, project=PROJECT, stack=engine.stack, preview=False, monitor=monitor)
     set_all_config(config, [])
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program))
     if monitor.errors:
         raise monitor.errors[0]
 
+    root = pulumi_settings.get_root_resource()
+    if not isinstance(root, Stack):
+        raise EngineError(f"the program left no root stack resource (found {root!r})")
+
     async def collect() -> tuple[dict, list[str]]:
         values, secret = {}, []
-        for key, value in pulumi_settings.get_root_resource().outputs.items():
+        for key, value in root.outputs.items():
             output = pulumi.Output.from_input(value)
             values[key] = await output.future()
             if await output.is_secret():

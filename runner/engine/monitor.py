@@ -2,13 +2,16 @@
 options the engine honours (dependencies, delete_before_replace) and a refusal for every other option."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from runner.engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from runner.engine.core import Engine
 
 # Resource options the in-process engine cannot honour; a program that sets one gets an EngineError.
 UNSUPPORTED_OPTIONS = ("protect", "ignoreChanges", "replaceOnChanges", "retainOnDelete", "importId",
@@ -30,7 +33,7 @@ class _NoCalls(mocks.Mocks):
 
 
 class RealizingMonitor(mocks.MockMonitor):
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.errors: list[BaseException] = []
         super().__init__(_NoCalls())
@@ -38,7 +41,7 @@ class RealizingMonitor(mocks.MockMonitor):
     def _check_options(self, request) -> None:
         for option in UNSUPPORTED_OPTIONS:
             value = getattr(request, option, None)
-            if option == "aliases" and all(_type_alias_only(alias) for alias in value):
+            if option == "aliases" and all(_type_alias_only(alias) for alias in value or ()):
                 continue  # provider SDKs declare their old type tokens; there is no old state to move
             if value:
                 raise EngineError(f"{request.type} {request.name}: resource option {option} is not supported by "

@@ -101,12 +101,11 @@ class RestClient:
     @staticmethod
     def _outcome(response: httpx.Response) -> Outcome:
         try:
-            body = response.json()
+            parsed = response.json()
         except ValueError:
-            body = {"unparsable": response.text}
-        message = body.get("error", body.get("message", "")) if isinstance(body, dict) else ""
-        return Outcome(response.status_code, message, body if isinstance(body, dict) else {},
-                       str(response.status_code))
+            parsed = {"unparsable": response.text}
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+        return Outcome(response.status_code, body.get("error", body.get("message", "")), body, str(response.status_code))
 
     def close(self) -> None:
         self.http.close()

@@ -8,6 +8,7 @@ import json
 import re
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -614,9 +615,9 @@ def test_database_outage_is_503_and_recovers(client, db, db_control):
 
 # ---------------------------------------------------------------------------------------------- limits
 
-def nested(levels: int):
+def nested(levels: int) -> int | dict[str, Any]:
     """A JSON value `levels` deep: {"a": {"a": ... {"a": 1}}}."""
-    value = 1
+    value: int | dict[str, Any] = 1
     for _ in range(levels):
         value = {"a": value}
     return value

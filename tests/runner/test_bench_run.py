@@ -26,9 +26,9 @@ def outputs():
 
 
 @pytest.fixture(scope="module")
-def results_dir() -> pathlib.Path:
-    # The default results directory: the smoke run's report and screenshot stay there as CI artifacts.
-    return catalogue.ROOT / "results"
+def results_dir(tmp_path_factory) -> pathlib.Path:
+    # Never the user's results/: `bench runs` and `bench report latest` must not see test runs.
+    return tmp_path_factory.mktemp("results")
 
 
 def invoke(*args: str):

@@ -1,6 +1,8 @@
 """The in-process engine's refusals and parsing, without Docker: what it cannot honour is an error."""
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 from runner.engine import core, docker_resources
@@ -86,7 +88,7 @@ class FakeDocker(docker_resources.Realizer):
 
 
 @pytest.fixture
-def fake(tmp_path, monkeypatch):
+def fake(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PERFLAB_STATE", str(tmp_path))
     world: dict = {}
     ops: list = []

@@ -47,6 +47,7 @@ def test_bench_up_status_and_down_of_the_local_stack(client):
     apis = [a for a in os.environ.get("PERFLAB_TEST_APIS", "").split(",") if a]
     api_args = [arg for name in apis for arg in ("--api", name)]
     volumes_before = {v.name for v in client.volumes.list()}
+    committed = (ROOT / "Pulumi.local.yaml").read_bytes()
     try:
         started = time.monotonic()
         result = bench("up", STACK, *api_args)
@@ -95,11 +96,27 @@ def test_bench_up_status_and_down_of_the_local_stack(client):
         started = time.monotonic()
         again = bench("up", STACK, *api_args)
         assert again.returncode == 0, again.stdout + again.stderr
-        assert " 0 created" in again.stdout and "0 removed" in again.stdout, again.stdout
+        assert " 0 created, 0 replaced, 0 started" in again.stdout and "0 removed" in again.stdout, again.stdout
         print(f"bench up {STACK} (everything up already): {time.monotonic() - started:.1f} s")
+
+        # An API the runner stopped stays stopped while the state is read; `up` starts it, replaces nothing.
+        api = next(entry for entry in outputs["apis"].values() if "gateway" not in entry)
+        client.containers.get(api["container"]).stop(timeout=10)
+        assert lab_stack.outputs(STACK) == outputs
+        shown = bench("status", STACK)
+        assert client.containers.get(api["container"]).status == "exited"
+        line = next(line for line in shown.stdout.splitlines() if line.startswith(api["container"] + " "))
+        assert " stopped " in line and "unhealthy" not in line, shown.stdout
+        restarted = bench("up", STACK, *api_args)
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        assert " 0 created, 0 replaced, 1 started" in restarted.stdout, restarted.stdout
+        assert client.containers.get(api["container"]).status == "running"
+        recorded = len(lab_stack.engine_resources(STACK))
     finally:
         down = bench("down", STACK)
     assert down.returncode == 0, down.stdout + down.stderr
+    assert f"({recorded} resources removed)" in down.stdout, down.stdout
+    assert (ROOT / "Pulumi.local.yaml").read_bytes() == committed  # running the lab rewrites no committed file
     assert client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"}) == []
     assert client.networks.list(filters={"label": f"{LABEL}={STACK}"}) == []
     assert {v.name for v in client.volumes.list()} <= volumes_before

@@ -22,7 +22,7 @@ def image_id(reference: str) -> str:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self):
+    def __init__(self) -> None:
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
 
     def new_resource(self, args):
@@ -40,7 +40,7 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
     """Keeps each registration's options, which `Mocks.new_resource` does not see: dependencies (the start
     order the engine and Pulumi follow) and delete_before_replace."""
 
-    def __init__(self, mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.requests: dict[str, dict] = {}
 
@@ -143,10 +143,11 @@ def test_api_outputs_name_every_container_of_the_api_in_start_order():
 
 
 @pulumi.runtime.test
-def test_emulator_ports_come_from_their_base_and_collide_with_nothing():
+def test_emulator_ports_come_from_their_base_and_collide_with_nothing() -> pulumi.Output:
     catalogue_ports = {s.port for s in catalogue.stack_services()}
     used: list[int] = []
     for service in LAMBDAS:
+        assert service.emulator_base_port is not None, service.name
         ports = catalogue.emulator_ports(service, ENVIRONMENTS)
         assert ports == [service.emulator_base_port + 2 * i for i in range(ENVIRONMENTS)]
         used += [p for port in ports for p in (port, port + 1)]
@@ -176,7 +177,7 @@ def test_emulator_ports_that_would_collide_are_refused():
 
 @pulumi.runtime.test
 def test_services_of_a_class_get_identical_limits_equal_to_the_config():
-    def check(containers):
+    def check(containers: dict[str, dict]) -> None:
         by_class: dict[str, set] = {}
         for container in containers.values():
             klass = _labels(container)["perflab.resource-class"]

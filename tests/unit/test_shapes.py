@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pathlib
 import re
 
@@ -23,9 +24,8 @@ def test_the_generator_describes_every_mode_size_and_threshold():
 
 
 def _options(tmp_path: pathlib.Path, **overrides) -> run.RunOptions:
-    values = dict(mode="full", apis=[catalogue.api("go-rest")], payload_sizes=["4k"], results_dir=tmp_path)
-    values.update(overrides)
-    return run.RunOptions(**values)
+    options = run.RunOptions(mode="full", apis=[catalogue.api("go-rest")], payload_sizes=["4k"], results_dir=tmp_path)
+    return dataclasses.replace(options, **overrides)
 
 
 def test_the_runner_follows_the_generator_when_a_size_threshold_or_duration_changes(tmp_path, monkeypatch):
