@@ -63,7 +63,7 @@ class Service:
 
 # One parametrized Dockerfile per runtime: the images differ only in the artifact they copy and the probe.
 RUNTIME_DOCKERFILES = {"native": "apis/runtime/native.Dockerfile", "java": "apis/runtime/java.Dockerfile",
-                       "lambda": "lambda/Dockerfile"}
+                       "python": "apis/runtime/python.Dockerfile", "lambda": "lambda/Dockerfile"}
 
 # The emulator's files in every Lambda image (lambda/build.sh rie).
 _RIE_ARTIFACTS = ("build/lambda-rie/aws-lambda-rie", "build/lambda-rie/lambda-entrypoint")
@@ -75,6 +75,10 @@ APIS: tuple[Service, ...] = (
     Service("rust-grpc", "rust", "tonic + sqlx", "grpc", 9091, "apis/rust-grpc", "api", "api", runtime="native"),
     Service("java-rest", "java", "spring webflux + r2dbc", "rest", 8081, "apis/java-rest", "api", "api", runtime="java"),
     Service("java-grpc", "java", "grpc-java + r2dbc", "grpc", 9090, "apis/java-grpc", "api", "api", runtime="java"),
+    Service("python-rest", "python", "starlette + uvicorn + asyncpg", "rest", 8085, "apis/python-rest", "api", "api",
+            runtime="python"),
+    Service("python-grpc", "python", "grpc.aio + asyncpg", "grpc", 9095, "apis/python-grpc", "api", "api",
+            runtime="python"),
     # Lambdas run locally under the AWS Lambda Runtime Interface Emulator behind the local HTTP API
     # gateway (lambda/README.md); the port is the gateway's, the emulators take ports from their base
     # (19100-19199 and 19200-19299: far from every other port here). Local Lambda numbers are functional only.
