@@ -13,9 +13,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/perflab/apilab/internal/grpcweb"
 	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/lambda/internal/apigwevent"
-	"github.com/perflab/apilab/lambda/internal/grpcweb"
 )
 
 // unaryMethod decodes a request message, calls the service and returns the response message.

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ const (
 
 const usage = `usage:
   loadgen run --protocol rest|grpc|grpcweb --target ADDRESS (--mode smoke|full|saturation | --phases LIST) [options]
+  loadgen describe [--json] [--phase-scale X] [--ramp D]
   loadgen version
 
 Run "loadgen run -h" for the options.`
@@ -59,6 +61,8 @@ type Options struct {
 	Timeout     string  `json:"timeout"`
 	MaxDuration string  `json:"maxDuration"`
 	AllowRemote bool    `json:"allowRemote"`
+	Segment     string  `json:"segment"`
+	StartAt     string  `json:"startAt,omitempty"`
 }
 
 // Main runs the command line and returns the exit code.
@@ -70,6 +74,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return run(ctx, args[1:], stdout, stderr)
+	case "describe":
+		return describe(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, VersionString())
 		return ExitCompleted
@@ -87,30 +93,49 @@ func VersionString() string {
 	return fmt.Sprintf("perflab-loadgen %s (%s)", Version, runtime.Version())
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// runFlags holds what `run` parses besides Options.
+type runFlags struct {
+	summaryPath, samplesPath string
+	progress                 bool
+	cpuProfile               string
+}
+
+// newRunFlags defines `run`'s options: the one home of their names and defaults (`describe` prints
+// them from here).
+func newRunFlags(o *Options, rf *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("loadgen run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o Options
 	fs.StringVar(&o.Protocol, "protocol", "", "rest, grpc or grpcweb (required)")
 	fs.StringVar(&o.Target, "target", "", "http://127.0.0.1:PORT (rest, grpcweb) or 127.0.0.1:PORT (grpc) (required)")
 	fs.StringVar(&o.Mode, "mode", "", "smoke (1 VU x 5 requests), full (10/50/100/200 VUs held 2/2/2/5 min) or saturation (10..2000 VUs, 2 min each)")
 	fs.StringVar(&o.Phases, "phases", "", `explicit phases instead of --mode: "VUS:HOLD,..." e.g. "10:2m,50:2m", or "RATE/s:HOLD"`)
 	fs.Float64Var(&o.PhaseScale, "phase-scale", 1, "multiplies every hold and ramp (0.05 turns minutes into seconds)")
-	fs.StringVar(&o.Ramp, "ramp", "5s", "ramp before each hold, scaled too; excluded from results")
+	fs.StringVar(&o.Ramp, "ramp", plan.DefaultRamp.String(), "ramp before each hold, scaled too; excluded from results")
 	fs.StringVar(&o.ThinkTime, "think-time", "0", "pause after each request of a VU (closed model)")
 	fs.Float64Var(&o.Rate, "rate", 0, "open model: hold this arrival rate (requests/s) in every phase instead of its VUs")
 	fs.IntVar(&o.MaxVUs, "max-vus", 200, "open model: workers, i.e. the cap on requests in flight")
 	fs.IntVar(&o.Connections, "connections", 0, "gRPC: at most this many ClientConns shared round-robin by the VUs; 0 = one per VU")
 	fs.StringVar(&o.PayloadSize, "payload-size", "default", "default (~400 B), 4k, 8k, 32k or 64k REST JSON body")
-	fs.IntVar(&o.EntityPool, "entity-pool", 10000, "entity ids per type are drawn from this many, so updates happen")
+	fs.IntVar(&o.EntityPool, "entity-pool", payload.DefaultEntityPool, "entity ids per type are drawn from this many, so updates happen")
 	fs.Uint64Var(&o.Seed, "seed", 0, "payload seed; 0 picks a random one (recorded in the summary)")
-	fs.StringVar(&o.Warmup, "warmup", "", "warm-up at the first phase's load, reported separately (default 5s; 0 for smoke)")
+	fs.StringVar(&o.Warmup, "warmup", "", "warm-up at the first phase's load, reported separately (default: the mode's, 5s; 0 for smoke)")
 	fs.StringVar(&o.Timeout, "timeout", "10s", "per-request timeout")
 	fs.StringVar(&o.MaxDuration, "max-duration", "", "safety cap on the whole run (default: planned time + 6 timeouts + 30s)")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a non-loopback target (reserved for the AWS stack)")
-	summaryPath := fs.String("summary", "", "write the summary JSON here")
-	samplesPath := fs.String("samples", "", "write raw samples (gzip CSV) here")
-	progress := fs.Bool("progress", false, "one JSON line per second on stderr")
+	fs.StringVar(&o.Segment, "segment", "1/1", "K/N: this instance's part of a run split over N generators (its share of every phase's VUs or arrivals)")
+	fs.StringVar(&o.StartAt, "start-at", "", "RFC 3339 wall-clock time at which the run starts; every phase then starts at an agreed time (for --segment)")
+	fs.StringVar(&rf.summaryPath, "summary", "", "write the summary JSON here")
+	fs.StringVar(&rf.samplesPath, "samples", "", "write raw samples (gzip CSV) here")
+	fs.BoolVar(&rf.progress, "progress", false, "one JSON line per second on stderr")
+	fs.StringVar(&rf.cpuProfile, "cpu-profile", "", "diagnostics: write a Go CPU profile of the run here (go tool pprof)")
+	return fs
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o Options
+	var rf runFlags
+	fs := newRunFlags(&o, &rf)
+	fs.SetOutput(stderr)
+	summaryPath, samplesPath, progress := &rf.summaryPath, &rf.samplesPath, &rf.progress
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitCompleted
@@ -154,14 +179,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if warmup, err = plan.ParseDuration(o.Warmup); err != nil || warmup < 0 {
 			return usageErr("--warmup: bad duration %q", o.Warmup)
 		}
-	case o.Mode == "smoke":
-		warmup = 0 // smoke checks 5 requests end to end; a warm-up would add events to verify
 	default:
-		warmup = 5 * time.Second
+		warmup = plan.DefaultWarmupFor(o.Mode)
 	}
 	o.Warmup = warmup.String()
 	if _, ok := payload.Sizes[payload.Size(o.PayloadSize)]; !ok {
-		return usageErr("--payload-size must be one of default, 4k, 8k, 32k, 64k")
+		return usageErr("--payload-size must be one of %s", sizeList())
 	}
 	if o.EntityPool < 1 {
 		return usageErr("--entity-pool must be >= 1")
@@ -172,12 +195,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.Connections < 0 {
 		return usageErr("--connections must not be negative")
 	}
+	seg, err := plan.ParseSegment(o.Segment)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	o.Segment = seg.String()
+	var startAt time.Time
+	if o.StartAt != "" {
+		if startAt, err = time.Parse(time.RFC3339Nano, o.StartAt); err != nil {
+			return usageErr("--start-at %q: want an RFC 3339 time, e.g. 2026-01-02T15:04:05Z", o.StartAt)
+		}
+		if time.Until(startAt) < 0 {
+			return usageErr("--start-at %s is in the past", o.StartAt)
+		}
+		for _, p := range phases {
+			if p.Iterations > 0 {
+				return usageErr("--start-at does not apply to a phase that ends by count (smoke)")
+			}
+		}
+	}
 	if o.MaxDuration != "" {
 		if maxDuration, err = plan.ParseDuration(o.MaxDuration); err != nil || maxDuration <= 0 {
 			return usageErr("--max-duration: bad duration %q", o.MaxDuration)
 		}
 	} else {
-		maxDuration = plan.Duration(phases) + warmup + 6*timeout + 30*time.Second
+		maxDuration = plan.Duration(plan.Schedule(phases, warmup)) + 6*timeout + 30*time.Second
+		if !startAt.IsZero() {
+			maxDuration += time.Until(startAt) // the wait for the agreed start
+		}
 	}
 	o.MaxDuration = maxDuration.String()
 	if o.Seed == 0 {
@@ -186,9 +231,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := runner.Config{Protocol: o.Protocol, Target: tg, Phases: phases, Warmup: warmup, ThinkTime: think,
 		MaxVUs: o.MaxVUs, Connections: o.Connections, Timeout: timeout, PayloadSize: payload.Size(o.PayloadSize),
 		EntityPool: o.EntityPool, Seed: o.Seed, MaxDuration: maxDuration, SamplesPath: *samplesPath,
+		Segment: seg, StartAt: startAt,
 		Options: o, Version: VersionString()}
 	if *progress {
 		cfg.Progress = stderr
+	}
+	if rf.cpuProfile != "" {
+		f, err := os.Create(rf.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgen: --cpu-profile: %v\n", err)
+			return ExitUnreachable
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "loadgen: --cpu-profile: %v\n", err)
+			return ExitUnreachable
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
 	sum, runErr := runner.Run(ctx, cfg)
 	if *summaryPath != "" && sum != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/perflab/apilab/internal/pb"
 	"google.golang.org/grpc"
@@ -143,5 +144,22 @@ func TestSmokeOverEveryProtocol(t *testing.T) {
 		if proto == "rest" && (sum.Totals.PayloadBytes.Mean < 8028 || sum.Totals.PayloadBytes.Mean > 8356) {
 			t.Fatalf("8k REST bodies average %v bytes", sum.Totals.PayloadBytes.Mean)
 		}
+	}
+}
+
+func TestSegmentAndStartAtUsage(t *testing.T) {
+	base := []string{"run", "--protocol", "rest", "--target", "http://127.0.0.1:1", "--phases", "10:1s"}
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	for _, extra := range [][]string{
+		{"--segment", "0/2"}, {"--segment", "3/2"}, {"--segment", "x"},
+		{"--start-at", "tomorrow"}, {"--start-at", "2001-01-01T00:00:00Z"},
+	} {
+		if code, _, _ := runCLI(t, append(append([]string{}, base...), extra...)...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", extra, code, ExitUsage)
+		}
+	}
+	smoke := []string{"run", "--protocol", "rest", "--target", "http://127.0.0.1:1", "--mode", "smoke", "--start-at", future}
+	if code, _, stderr := runCLI(t, smoke...); code != ExitUsage || !strings.Contains(stderr, "smoke") {
+		t.Errorf("smoke with --start-at: exit %d %s", code, stderr)
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/tools/loadgen/internal/payload"
 	"github.com/perflab/apilab/tools/loadgen/internal/stats"
 	"github.com/perflab/apilab/tools/loadgen/internal/target"
@@ -22,17 +22,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 )
 
 // Protocols accepted by --protocol.
 var Protocols = []string{"rest", "grpc", "grpcweb"}
 
-// Request is an event encoded for one protocol, built before the clock starts.
+// Request is an event encoded for one protocol, built before the clock starts. Body is the client's
+// reusable buffer: valid until its next Prepare.
 type Request struct {
-	Body  []byte           // REST JSON or gRPC-Web frame
-	Msg   *pb.EventRequest // gRPC
-	Bytes int              // what goes on the wire as the request body
+	Body  []byte // REST JSON, gRPC protobuf message, or gRPC-Web frame
+	Bytes int    // what goes on the wire as the request body
 }
 
 // Outcome is a checked answer.
@@ -44,8 +43,11 @@ type Outcome struct {
 
 // Client sends events. Not safe for concurrent use: one per VU.
 type Client interface {
-	Prepare(ev *payload.Event) Request
+	// Prepare writes the stream's next event in the client's encoding.
+	Prepare(s *payload.Stream) Request
 	Send(ctx context.Context, req Request) Outcome
+	// Close releases what the client alone holds (its HTTP connection), when its VU stops.
+	Close()
 }
 
 // Options configure a Factory.
@@ -61,7 +63,7 @@ type Factory struct {
 	opts  Options
 	mu    sync.Mutex
 	conns []*grpc.ClientConn
-	hts   []*http.Transport
+	https []*httpConn
 }
 
 // NewFactory checks the options.
@@ -84,35 +86,34 @@ func NewFactory(o Options) (*Factory, error) {
 func (f *Factory) New(vu int) (Client, error) {
 	switch f.opts.Protocol {
 	case "rest":
-		return &restClient{http: f.httpClient(), url: f.opts.Target.BaseURL + "/api/v1/events", timeout: f.opts.Timeout}, nil
+		return &restClient{http: f.httpConn(restPath, [][2]string{{"Content-Type", "application/json"}})}, nil
 	case "grpcweb":
-		return &grpcWebClient{http: f.httpClient(), url: f.opts.Target.BaseURL + grpcWebPath, timeout: f.opts.Timeout}, nil
+		return &grpcWebClient{http: f.httpConn(grpcWebPath, [][2]string{{"Content-Type", "application/grpc-web+proto"},
+			{"Accept", "application/grpc-web+proto"}, {"X-Grpc-Web", "1"}})}, nil
 	default:
 		conn, err := f.grpcConn(vu)
 		if err != nil {
 			return nil, err
 		}
-		return &grpcClient{stub: pb.NewEventServiceClient(conn), timeout: f.opts.Timeout}, nil
+		return &grpcClient{conn: conn, timeout: f.opts.Timeout}, nil
 	}
 }
 
-// httpClient has its own transport holding at most one connection: one keep-alive connection per VU.
-func (f *Factory) httpClient() *http.Client {
-	dialer := &net.Dialer{Timeout: f.opts.Timeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:               nil, // never through an environment proxy: the target is what was checked
-		DialContext:         dialer.DialContext,
-		MaxIdleConns:        1,
-		MaxIdleConnsPerHost: 1,
-		MaxConnsPerHost:     1,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+// httpConn is one keep-alive connection per VU, never through a proxy (the target is what was checked).
+func (f *Factory) httpConn(path string, headers [][2]string) *httpConn {
+	t := f.opts.Target
+	host := t.Address
+	if h, port, err := net.SplitHostPort(t.Address); err == nil && ((t.TLS && port == "443") || (!t.TLS && port == "80")) {
+		host = h // the default port is left out of Host
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
 	}
+	c := newHTTPConn(t.Address, host, path, t.TLS, headers, f.opts.Timeout)
 	f.mu.Lock()
-	f.hts = append(f.hts, tr)
+	f.https = append(f.https, c)
 	f.mu.Unlock()
-	return &http.Client{Transport: tr}
+	return c
 }
 
 func (f *Factory) grpcConn(vu int) (*grpc.ClientConn, error) {
@@ -141,8 +142,8 @@ func (f *Factory) Close() {
 	for _, c := range f.conns {
 		_ = c.Close()
 	}
-	for _, t := range f.hts {
-		t.CloseIdleConnections()
+	for _, c := range f.https {
+		c.close()
 	}
 }
 
@@ -170,11 +171,12 @@ func httpStatusOutcome(code int) Outcome {
 	return o
 }
 
-// grpcOutcome classifies a gRPC status (from grpc-go or a gRPC-Web trailer) and, for OK, the response.
-func grpcOutcome(parent context.Context, st *status.Status, resp *pb.EventResponse) Outcome {
-	switch st.Code() {
+// grpcOutcome classifies a gRPC status (from grpc-go or a gRPC-Web trailer) and, for OK, the
+// response's success flag (nil: no response message).
+func grpcOutcome(parent context.Context, code codes.Code, message string, success *bool) Outcome {
+	switch code {
 	case codes.OK:
-		if resp == nil || !resp.GetSuccess() {
+		if success == nil || !*success {
 			// The contract forbids OK with success=false (the original Java gRPC API did it on errors).
 			return Outcome{Code: "OK_SUCCESS_FALSE", Class: stats.Rejected}
 		}
@@ -189,12 +191,12 @@ func grpcOutcome(parent context.Context, st *status.Status, resp *pb.EventRespon
 	case codes.Unavailable:
 		// The API's own UNAVAILABLE carries this exact message and wrote nothing; any other
 		// UNAVAILABLE is grpc-go reporting a broken or refused connection.
-		if st.Message() == "database unavailable" {
+		if message == "database unavailable" {
 			return Outcome{Code: CodeName(codes.Unavailable), Class: stats.Rejected}
 		}
 		return Outcome{Code: "transport", Class: stats.Ambiguous}
 	default:
-		return Outcome{Code: CodeName(st.Code()), Class: stats.Rejected}
+		return Outcome{Code: CodeName(code), Class: stats.Rejected}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perflab/apilab/internal/grpcweb"
 	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/tools/loadgen/internal/payload"
 	"github.com/perflab/apilab/tools/loadgen/internal/stats"
@@ -23,13 +24,13 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func event(t *testing.T) *payload.Event {
+func stream(t *testing.T) *payload.Stream {
 	t.Helper()
-	g, err := payload.NewGenerator(1, 0, "4k", 100)
+	tp, err := payload.NewTemplates(1, "4k", 100, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.Next()
+	return tp.NewStream(1, 0)
 }
 
 func newClient(t *testing.T, protocol, raw string, timeout time.Duration) Client {
@@ -96,7 +97,7 @@ func TestREST(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(t, "rest", srv.URL, 100*time.Millisecond)
-	req := c.Prepare(event(t))
+	req := c.Prepare(stream(t))
 	if req.Bytes != len(req.Body) || req.Bytes < 4000 {
 		t.Fatalf("prepared %d bytes", req.Bytes)
 	}
@@ -171,9 +172,11 @@ func TestGRPC(t *testing.T) {
 	defer srv.Stop()
 
 	c := newClient(t, "grpc", ln.Addr().String(), 200*time.Millisecond)
-	req := c.Prepare(event(t))
-	if req.Msg == nil || req.Bytes != proto.Size(req.Msg) {
-		t.Fatal("gRPC request not prepared")
+	req := c.Prepare(stream(t))
+	var msg pb.EventRequest
+	if err := proto.Unmarshal(req.Body, &msg); err != nil || req.Bytes != len(req.Body) || proto.Size(&msg) != req.Bytes ||
+		msg.GetEventHeader().GetUuid() == "" {
+		t.Fatalf("gRPC request not prepared: %v", err)
 	}
 	ctx := context.Background()
 	for _, cs := range []struct {
@@ -225,16 +228,16 @@ func grpcWebServer(t *testing.T, mode *atomic.Value) *httptest.Server {
 		switch mode.Load().(string) {
 		case "ok":
 			msg, _ := proto.Marshal(&pb.EventResponse{Success: true, Message: "event processed"})
-			_, _ = w.Write(Frame(frameData, msg))
-			_, _ = w.Write(Frame(frameTrailers, []byte("grpc-status: 0\r\ngrpc-message: \r\n")))
+			_, _ = w.Write(grpcweb.AppendFrame(nil, grpcweb.FlagData, msg))
+			_, _ = w.Write(grpcweb.AppendFrame(nil, grpcweb.FlagTrailers, []byte("grpc-status: 0\r\ngrpc-message: \r\n")))
 		case "invalid":
-			_, _ = w.Write(Frame(frameTrailers, []byte("grpc-status: 3\r\ngrpc-message: eventBody%20must%20be%20an%20object\r\n")))
+			_, _ = w.Write(grpcweb.AppendFrame(nil, grpcweb.FlagTrailers, []byte("grpc-status: 3\r\ngrpc-message: eventBody%20must%20be%20an%20object\r\n")))
 		case "trailers-only":
 			w.Header().Set("Grpc-Status", "14")
 			w.Header().Set("Grpc-Message", "database%20unavailable")
 		case "no-status":
 			msg, _ := proto.Marshal(&pb.EventResponse{Success: true})
-			_, _ = w.Write(Frame(frameData, msg))
+			_, _ = w.Write(grpcweb.AppendFrame(nil, grpcweb.FlagData, msg))
 		case "504":
 			w.WriteHeader(http.StatusGatewayTimeout)
 		}
@@ -246,7 +249,7 @@ func TestGRPCWeb(t *testing.T) {
 	srv := grpcWebServer(t, &mode)
 	defer srv.Close()
 	c := newClient(t, "grpcweb", srv.URL, time.Second)
-	req := c.Prepare(event(t))
+	req := c.Prepare(stream(t))
 	if req.Body[0] != 0 || int(binary.BigEndian.Uint32(req.Body[1:5])) != len(req.Body)-5 {
 		t.Fatal("request is not one length-prefixed frame")
 	}
@@ -267,7 +270,7 @@ func TestGRPCWeb(t *testing.T) {
 }
 
 func TestParseResponseMessage(t *testing.T) {
-	body := Frame(frameTrailers, []byte("Grpc-Status: 3\r\nGrpc-Message: eventBody.entities%5B0%5D must be an object\r\n"))
+	body := grpcweb.AppendFrame(nil, grpcweb.FlagTrailers, []byte("Grpc-Status: 3\r\nGrpc-Message: eventBody.entities%5B0%5D must be an object\r\n"))
 	st, resp, err := ParseResponse(http.Header{}, body)
 	if err != nil || st.Code() != codes.InvalidArgument || st.Message() != "eventBody.entities[0] must be an object" || resp != nil {
 		t.Fatalf("got %v %v %v", st, resp, err)

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"time"
 
 	"github.com/perflab/apilab/tools/loadgen/internal/payload"
 	"github.com/perflab/apilab/tools/loadgen/internal/stats"
@@ -15,36 +12,40 @@ import (
 // maxResponse bounds how much of a response body is read.
 const maxResponse = 1 << 20
 
+const restPath = "/api/v1/events"
+
 type restClient struct {
-	http    *http.Client
-	url     string
-	timeout time.Duration
+	http *httpConn
 }
 
-func (c *restClient) Prepare(ev *payload.Event) Request {
-	body := payload.JSON(ev)
+func (c *restClient) Close() { c.http.close() }
+
+func (c *restClient) Prepare(s *payload.Stream) Request {
+	body := s.Next(payload.JSONBody)
 	return Request{Body: body, Bytes: len(body)}
 }
 
+// successPrefix is how the lab's APIs begin a success answer: such a body, when it is one JSON
+// object (it ends with its closing brace), is taken as success without decoding it; anything else
+// is decoded in full.
+var successPrefix = []byte(`{"success":true`)
+
 func (c *restClient) Send(parent context.Context, req Request) Outcome {
-	ctx, cancel := context.WithTimeout(parent, c.timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(req.Body))
-	if err != nil {
-		return Outcome{Code: "transport", Class: stats.Ambiguous}
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(hr)
+	ans, err := c.http.do(parent, req.Body)
 	if err != nil {
 		return transportOutcome(parent, err)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	_ = resp.Body.Close()
-	if err != nil {
-		return transportOutcome(parent, err)
+	if ans.status != 200 {
+		return httpStatusOutcome(ans.status)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return httpStatusOutcome(resp.StatusCode)
+	return restAnswer(ans.body)
+}
+
+// restAnswer checks a 200 answer: JSON with `success: true`.
+func restAnswer(body []byte) Outcome {
+	if trimmed := bytes.TrimRight(body, " \t\r\n"); bytes.HasPrefix(trimmed, successPrefix) && len(trimmed) > len(successPrefix) &&
+		(trimmed[len(successPrefix)] == ',' || trimmed[len(successPrefix)] == '}') && trimmed[len(trimmed)-1] == '}' {
+		return Outcome{Code: "200", OK: true, Class: stats.Acknowledged}
 	}
 	var answer struct {
 		Success *bool `json:"success"`

@@ -31,6 +31,13 @@ var Sizes = map[Size]int{
 // SizeNames lists the sizes in ascending order, for messages and tests.
 var SizeNames = []Size{"default", "4k", "8k", "32k", "64k"}
 
+// SizeTolerance is the promise on every REST body: within ±2 % of its size's target (tested over many
+// seeds; in practice exact).
+const SizeTolerance = 0.02
+
+// DefaultEntityPool is --entity-pool's default: entity ids per type come from this many.
+const DefaultEntityPool = 10000
+
 // Attribute is one key of updatedAttributes. Raw is its JSON text; a string value also keeps its
 // plain text in Str, because gRPC carries strings as-is and everything else as JSON text.
 type Attribute struct {
@@ -77,6 +84,7 @@ type Generator struct {
 	rng        *rand.Rand
 	target     int
 	entityPool int
+	idWidth    int
 	epoch      time.Time
 }
 
@@ -94,6 +102,7 @@ func NewGenerator(seed uint64, stream uint64, size Size, entityPool int) (*Gener
 		rng:        rand.New(rand.NewPCG(seed, stream^0x9e3779b97f4a7c15)),
 		target:     target,
 		entityPool: entityPool,
+		idWidth:    IDWidth(entityPool),
 		// Dates come from the seed, not the clock, so the same seed gives the same events.
 		epoch: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 	}, nil
@@ -142,7 +151,13 @@ func (g *Generator) uuid() string {
 }
 
 func (g *Generator) entityID(prefix string) string {
-	return fmt.Sprintf("%s-%06d", prefix, g.rng.IntN(g.entityPool))
+	return fmt.Sprintf("%s-%0*d", prefix, g.idWidth, g.rng.IntN(g.entityPool))
+}
+
+// IDWidth is the digit count of entity ids for a pool: at least 6 ("car-000123"), more for pools
+// over a million, so every id of a pool has the same width (and a body the same size).
+func IDWidth(entityPool int) int {
+	return max(6, len(strconv.Itoa(max(entityPool-1, 0))))
 }
 
 var (

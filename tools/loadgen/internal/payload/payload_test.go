@@ -2,11 +2,13 @@ package payload
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/perflab/apilab/internal/pb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -30,7 +32,7 @@ func TestSizesWithinTwoPercent(t *testing.T) {
 					t.Fatalf("JSONSize %d != len(JSON) %d", JSONSize(ev), len(body))
 				}
 				dev := float64(len(body)-target) / float64(target)
-				if dev < -0.02 || dev > 0.02 {
+				if dev < -SizeTolerance || dev > SizeTolerance {
 					t.Fatalf("%s seed %d %s: %d bytes, target %d (%.2f %%)", size, seed, ev.EventName, len(body), target, dev*100)
 				}
 			}
@@ -154,5 +156,96 @@ func TestProtoQuotesStringsThatLookLikeJSON(t *testing.T) {
 func TestUnknownSize(t *testing.T) {
 	if _, err := NewGenerator(1, 0, "400b", 10); err == nil {
 		t.Fatal("want an error for an unknown size")
+	}
+}
+
+// TestTemplatesFillFreshSlots: every body a stream writes is a valid contract event of its
+// template's exact size (±2 % of the target), with a fresh v4 uuid and an entity id from the pool;
+// the protobuf and gRPC-Web encodings of the same draw carry the same event.
+func TestTemplatesFillFreshSlots(t *testing.T) {
+	idRE := regexp.MustCompile(`^(car|loan|payment|service)-0000[0-4][0-9]$`)
+	for _, size := range SizeNames {
+		tp, err := NewTemplates(3, size, 50, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Streams of the same (seed, stream) draw the same events whatever the encoding.
+		js, ps, ws := tp.NewStream(3, 1), tp.NewStream(3, 1), tp.NewStream(3, 1)
+		uuids := map[string]bool{}
+		ids := map[string]bool{}
+		for i := 0; i < 300; i++ {
+			body := js.Next(JSONBody)
+			dev := float64(len(body)-Sizes[size]) / float64(Sizes[size])
+			if dev < -SizeTolerance || dev > SizeTolerance || len(body) != JSONSize(tp.Event(js.Last)) {
+				t.Fatalf("%s: %d bytes", size, len(body))
+			}
+			var doc struct {
+				EventHeader struct{ UUID string }
+				EventBody   struct {
+					Entities []struct {
+						EntityType, EntityID string
+						UpdatedAttributes    map[string]json.RawMessage
+					}
+				}
+			}
+			if err := json.Unmarshal(body, &doc); err != nil || len(doc.EventBody.Entities) != 1 {
+				t.Fatalf("%s: not an event (%v): %s", size, err, body)
+			}
+			u, id := doc.EventHeader.UUID, doc.EventBody.Entities[0].EntityID
+			if !uuidV4.MatchString(u) || uuids[u] {
+				t.Fatalf("uuid %q is not a fresh v4 uuid", u)
+			}
+			uuids[u] = true
+			if !idRE.MatchString(id) {
+				t.Fatalf("entity id %q is not from a pool of 50", id)
+			}
+			ids[id] = true
+
+			var req pb.EventRequest
+			if err := proto.Unmarshal(ps.Next(ProtoMessage), &req); err != nil {
+				t.Fatal(err)
+			}
+			ent := req.GetEventBody().GetEntities()[0]
+			if req.GetEventHeader().GetUuid() != u || ent.GetEntityId() != id ||
+				len(ent.GetUpdatedAttributes()) != len(doc.EventBody.Entities[0].UpdatedAttributes) {
+				t.Fatalf("protobuf carries %s/%s, JSON %s/%s", req.GetEventHeader().GetUuid(), ent.GetEntityId(), u, id)
+			}
+			frame := ws.Next(GRPCWebFrame)
+			msg, _ := proto.Marshal(&req)
+			if frame[0] != 0 || int(binary.BigEndian.Uint32(frame[1:5])) != len(frame)-5 || len(frame)-5 != len(msg) {
+				t.Fatalf("gRPC-Web frame header % x for a %d-byte message", frame[:5], len(msg))
+			}
+			var fromFrame pb.EventRequest
+			if err := proto.Unmarshal(frame[5:], &fromFrame); err != nil || fromFrame.GetEventHeader().GetUuid() != u {
+				t.Fatalf("gRPC-Web frame: %v", err)
+			}
+		}
+		if len(ids) < 40 {
+			t.Fatalf("%s: only %d distinct entity ids from a pool of 50 x 4 types", size, len(ids))
+		}
+	}
+}
+
+// TestStreamAllocatesNothing: the per-request path reuses its buffer.
+func TestStreamAllocatesNothing(t *testing.T) {
+	tp, _ := NewTemplates(1, "4k", 10000, 16)
+	s := tp.NewStream(1, 0)
+	s.Next(JSONBody)
+	if n := testing.AllocsPerRun(200, func() { s.Next(JSONBody) }); n != 0 {
+		t.Fatalf("%v allocations per event", n)
+	}
+}
+
+func TestLargePoolsKeepAFixedIDWidth(t *testing.T) {
+	if IDWidth(10000) != 6 || IDWidth(1000000) != 6 || IDWidth(1000001) != 7 || IDWidth(1) != 6 {
+		t.Fatal("IDWidth")
+	}
+	tp, _ := NewTemplates(1, "default", 5000000, 4)
+	s := tp.NewStream(1, 0)
+	for i := 0; i < 100; i++ {
+		body := s.Next(JSONBody)
+		if len(body) != JSONSize(tp.Event(s.Last)) {
+			t.Fatal("size changed with the id")
+		}
 	}
 }

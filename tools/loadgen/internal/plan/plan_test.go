@@ -75,3 +75,29 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleDropsRampsWithoutALevelChange(t *testing.T) {
+	ps, _ := Build(Options{Phases: "10:1m,10:1m,20:1m,30/s:1m,30/s:1m,5:1m", Scale: 1, Ramp: 5 * time.Second})
+	got := Schedule(ps, 3*time.Second)
+	if got[0].Name != WarmupName || got[0].VUs != 10 || got[0].Hold != 3*time.Second || got[0].Ramp != 0 {
+		t.Fatalf("warm-up %+v", got[0])
+	}
+	wantRamps := []time.Duration{0, 0, 0, 5 * time.Second, 5 * time.Second, 0, 5 * time.Second}
+	for i, p := range got {
+		if p.Ramp != wantRamps[i] {
+			t.Fatalf("phase %d (%s): ramp %v, want %v", i, p.Name, p.Ramp, wantRamps[i])
+		}
+	}
+	if Duration(got) != 3*time.Second+6*time.Minute+15*time.Second {
+		t.Fatalf("planned %v", Duration(got))
+	}
+	// Without a warm-up the first phase ramps from 0.
+	if s := Schedule(ps, 0); len(s) != len(ps) || s[0].Ramp != 5*time.Second {
+		t.Fatalf("no warm-up: %+v", s[0])
+	}
+	for _, m := range Modes {
+		if d := DefaultWarmupFor(m.Name); (m.Name == "smoke") != (d == 0) {
+			t.Fatalf("mode %s: default warm-up %v", m.Name, d)
+		}
+	}
+}

@@ -24,7 +24,7 @@ func (e *engine) progress(started time.Time) func() {
 	if e.cfg.Progress == nil {
 		return func() {}
 	}
-	planned := plan.Duration(e.cfg.Phases) + e.cfg.Warmup
+	planned := plan.Duration(plan.Schedule(e.cfg.Phases, e.cfg.Warmup))
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)

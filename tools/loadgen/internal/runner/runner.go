@@ -41,6 +41,11 @@ type Config struct {
 	EntityPool  int
 	Seed        uint64
 	MaxDuration time.Duration // safety cap on the whole run
+	// Segment is this instance's part of a run split over several generators (zero: the whole run).
+	Segment plan.Segment
+	// StartAt, when set, is the agreed wall-clock start: every phase (warm-up, ramps, holds) then
+	// starts at StartAt plus the planned time before it, the same on every instance.
+	StartAt     time.Time
 	SamplesPath string
 	Progress    io.Writer // nil: no progress lines
 	Options     any       // echoed into the summary
@@ -65,9 +70,10 @@ type engine struct {
 	factory *client.Factory
 	reqCtx  context.Context // requests: cancelled only on interruption, or after the final drain
 
-	current atomic.Pointer[window]
-	totals  *stats.Window
-	samples *sampleWriter
+	current   atomic.Pointer[window]
+	totals    stats.Counters
+	samples   *sampleWriter
+	templates *payload.Templates
 
 	limit     atomic.Int64 // closed model: VUs with index < limit keep running
 	activeVUs atomic.Int64
@@ -81,10 +87,9 @@ type engine struct {
 	workersUp sync.Once
 	workerWG  sync.WaitGroup
 
-	bytesMu                    sync.Mutex
-	bytesN, bytesMin, bytesMax int64
-	bytesSum                   float64
-	streams                    atomic.Uint64
+	// Request body sizes: count, sum, min and max, without a lock (min/max rarely change).
+	bytesN, bytesSum, bytesMin, bytesMax atomic.Int64
+	streams                              atomic.Uint64
 }
 
 type token struct {
@@ -107,8 +112,15 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return sum, err
 	}
 	defer factory.Close()
-	e := &engine{cfg: cfg, factory: factory, totals: stats.NewWindow(), running: map[int]bool{},
-		tokens: make(chan token, max(cfg.MaxVUs, 1)), bytesMin: math.MaxInt64}
+	// Events are built and encoded once, as templates; each request fills in a fresh uuid and an
+	// entity id (see payload.Templates).
+	templates, err := payload.NewTemplates(cfg.Seed, cfg.PayloadSize, cfg.EntityPool, payload.TemplateCount(cfg.PayloadSize))
+	if err != nil {
+		return sum, err
+	}
+	e := &engine{cfg: cfg, factory: factory, templates: templates, running: map[int]bool{},
+		tokens: make(chan token, max(cfg.Segment.Share(cfg.MaxVUs), 1))}
+	e.bytesMin.Store(math.MaxInt64)
 	if cfg.SamplesPath != "" {
 		if e.samples, err = newSampleWriter(cfg.SamplesPath); err != nil {
 			return sum, err
@@ -147,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	case runCtx.Err() != nil:
 		status = "capped" // --max-duration reached
 	}
-	sum.addWindows(windows)
+	sum.addWindows(windows, cfg.Segment)
 	sum.addTotals(e)
 	if e.samples != nil {
 		n, err := e.samples.close()
@@ -171,14 +183,21 @@ func probe(ctx context.Context, address string, timeout time.Duration) error {
 
 // execute runs warm-up and phases in order and returns the hold windows (warm-up first, if any).
 func (e *engine) execute(ctx context.Context) []*window {
-	phases := e.cfg.Phases
+	// The schedule is the whole run's (so every instance ramps and holds at the same moments), then
+	// this instance's share of each level.
+	phases := e.cfg.Segment.Apply(plan.Schedule(e.cfg.Phases, e.cfg.Warmup))
 	var holds []*window
-	if e.cfg.Warmup > 0 && len(phases) > 0 {
-		first := phases[0]
-		warm := plan.Phase{Name: "warmup", VUs: first.VUs, Rate: first.Rate, Hold: e.cfg.Warmup}
-		phases = append([]plan.Phase{warm}, phases...)
-	}
 	prevVUs, prevRate := 0, 0.0
+	next := e.cfg.StartAt // zero: each window starts when the previous one ends
+	// begin waits for a window's planned start (with StartAt) and returns its start.
+	begin := func(d time.Duration) (time.Time, bool) {
+		if next.IsZero() {
+			return time.Now(), ctx.Err() == nil
+		}
+		at := next
+		next = next.Add(d)
+		return at, sleepCtx(ctx, time.Until(at))
+	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
 			break
@@ -187,21 +206,24 @@ func (e *engine) execute(ctx context.Context) []*window {
 		case p.Open():
 			e.limit.Store(0) // closed VUs of an earlier phase stop after their current request
 			e.startWorkers(ctx)
-			if p.Ramp > 0 && prevRate != p.Rate {
-				e.dispatch(ctx, e.enter(p.Name+"/ramp", p, false), prevRate, p.Rate, p.Ramp)
+			if p.Ramp > 0 {
+				if start, ok := begin(p.Ramp); ok {
+					e.dispatch(ctx, e.enter(p.Name+"/ramp", p, false, start), prevRate, p.Rate, p.Ramp, start)
+				}
 			}
-			if ctx.Err() != nil {
+			start, ok := begin(p.Hold)
+			if !ok {
 				return holds // interrupted during the ramp: this phase has no hold to report
 			}
-			hold := e.enter(p.Name, p, true)
+			hold := e.enter(p.Name, p, true, start)
 			holds = append(holds, hold)
-			hold.done = e.dispatch(ctx, hold, p.Rate, p.Rate, p.Hold)
+			hold.done = e.dispatch(ctx, hold, p.Rate, p.Rate, p.Hold, start)
 			hold.end = time.Now()
 			prevVUs, prevRate = 0, p.Rate
 		case p.Iterations > 0:
 			e.limit.Store(0)
 			waitCtx(ctx, &e.vuWG)
-			hold := e.enter(p.Name, p, true)
+			hold := e.enter(p.Name, p, true, time.Now())
 			holds = append(holds, hold)
 			e.limit.Store(int64(p.VUs))
 			for i := 0; i < p.VUs; i++ {
@@ -211,17 +233,20 @@ func (e *engine) execute(ctx context.Context) []*window {
 			hold.end = time.Now()
 			prevVUs, prevRate = 0, 0
 		default:
-			if p.Ramp > 0 && prevVUs != p.VUs {
-				e.enter(p.Name+"/ramp", p, false)
-				e.rampVUs(ctx, prevVUs, p.VUs, p.Ramp)
+			if p.Ramp > 0 {
+				if start, ok := begin(p.Ramp); ok {
+					e.enter(p.Name+"/ramp", p, false, start)
+					e.rampVUs(ctx, prevVUs, p.VUs, p.Ramp, start)
+				}
 			}
-			if ctx.Err() != nil {
+			start, ok := begin(p.Hold)
+			if !ok {
 				return holds
 			}
-			hold := e.enter(p.Name, p, true)
+			hold := e.enter(p.Name, p, true, start)
 			holds = append(holds, hold)
 			e.setVUs(ctx, p.VUs)
-			hold.done = sleepCtx(ctx, p.Hold)
+			hold.done = sleepCtx(ctx, time.Until(start.Add(p.Hold)))
 			hold.end = time.Now()
 			prevVUs, prevRate = p.VUs, 0
 		}
@@ -230,19 +255,20 @@ func (e *engine) execute(ctx context.Context) []*window {
 	return holds
 }
 
-// enter makes w the current window.
-func (e *engine) enter(label string, p plan.Phase, hold bool) *window {
-	w := &window{label: label, phase: p, start: time.Now()}
-	if hold {
+// enter makes w, starting at start, the current window.
+func (e *engine) enter(label string, p plan.Phase, hold bool, start time.Time) *window {
+	w := &window{label: label, phase: p, start: start}
+	if hold && p.Open() {
+		w.stats = stats.NewOpenWindow() // corrected and uncorrected latencies
+	} else if hold {
 		w.stats = stats.NewWindow()
 	}
 	e.current.Store(w)
 	return w
 }
 
-// rampVUs moves the VU count linearly from `from` to `to` over d.
-func (e *engine) rampVUs(ctx context.Context, from, to int, d time.Duration) {
-	start := time.Now()
+// rampVUs moves the VU count linearly from `from` to `to` over d from start.
+func (e *engine) rampVUs(ctx context.Context, from, to int, d time.Duration, start time.Time) {
 	steps := max(from, to) - min(from, to)
 	for k := 1; k <= steps; k++ {
 		at := start.Add(time.Duration(float64(d) * float64(k) / float64(steps)))
@@ -277,11 +303,52 @@ func (e *engine) spawn(ctx context.Context, idx, iterations int) {
 	go e.vu(ctx, idx, iterations)
 }
 
+// vuState is what one VU (or open-model worker) owns: its client, its event stream and its batch of
+// raw samples. Nothing in it is shared, so the request path takes no lock but a window shard's.
+type vuState struct {
+	idx    int
+	client client.Client
+	stream *payload.Stream
+	batch  []sample
+}
+
+func (e *engine) newVU(idx int) (*vuState, error) {
+	c, err := e.factory.New(idx)
+	if err != nil {
+		return nil, err
+	}
+	// Each VU (or worker) gets its own deterministic stream of the seed.
+	return &vuState{idx: idx, client: c, stream: e.templates.NewStream(e.cfg.Seed, e.streams.Add(1))}, nil
+}
+
+// flush hands the VU's batched samples to the writer.
+func (e *engine) flush(v *vuState) {
+	if e.samples != nil && len(v.batch) > 0 {
+		e.samples.rows <- v.batch
+		v.batch = nil
+	}
+}
+
+// done reports whether ctx ended, without taking its lock.
+func done(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // vu is one closed-model virtual user: send, wait for the answer, think, repeat.
 func (e *engine) vu(ctx context.Context, idx, iterations int) {
 	e.activeVUs.Add(1)
 	deregistered := false
+	var v *vuState
 	defer func() {
+		if v != nil {
+			e.flush(v)
+			v.client.Close()
+		}
 		e.activeVUs.Add(-1)
 		if !deregistered {
 			e.vuMu.Lock()
@@ -291,8 +358,12 @@ func (e *engine) vu(ctx context.Context, idx, iterations int) {
 		e.vuWG.Done()
 	}()
 	// The limit check and the deregistration happen under one lock, so a concurrent setVUs either
-	// keeps this VU running or starts a fresh one: never neither.
+	// keeps this VU running or starts a fresh one: never neither. The lock is taken only when the
+	// limit (read without it) says this VU should stop.
 	stopping := func() bool {
+		if int64(idx) < e.limit.Load() {
+			return false
+		}
 		e.vuMu.Lock()
 		defer e.vuMu.Unlock()
 		if int64(idx) >= e.limit.Load() {
@@ -302,42 +373,46 @@ func (e *engine) vu(ctx context.Context, idx, iterations int) {
 		}
 		return false
 	}
-	c, gen, err := e.newVU(idx)
-	if err != nil {
+	var err error
+	if v, err = e.newVU(idx); err != nil {
 		return
 	}
+	var think *time.Timer
 	for n := 0; iterations == 0 || n < iterations; n++ {
-		if ctx.Err() != nil || stopping() {
+		if done(ctx) || stopping() {
 			return
 		}
-		req := c.Prepare(gen.Next())
+		req := v.client.Prepare(v.stream)
 		e.countBytes(req.Bytes)
 		w := e.current.Load()
 		start := time.Now()
 		e.inFlight.Add(1)
-		out := c.Send(e.reqCtx, req)
+		out := v.client.Send(e.reqCtx, req)
 		e.inFlight.Add(-1)
-		e.record(w, start, time.Since(start), out)
-		if e.cfg.ThinkTime > 0 && !sleepCtx(ctx, e.cfg.ThinkTime) {
-			return
+		latency := time.Since(start)
+		e.record(v, w, start, latency, latency, out)
+		if e.cfg.ThinkTime > 0 {
+			if think == nil {
+				think = time.NewTimer(e.cfg.ThinkTime)
+			} else {
+				think.Reset(e.cfg.ThinkTime)
+			}
+			select {
+			case <-think.C:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
 }
 
-func (e *engine) newVU(idx int) (client.Client, *payload.Generator, error) {
-	c, err := e.factory.New(idx)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Each VU (or worker) gets its own deterministic stream of the seed.
-	gen, err := payload.NewGenerator(e.cfg.Seed, e.streams.Add(1), e.cfg.PayloadSize, e.cfg.EntityPool)
-	return c, gen, err
-}
+// workers is this instance's share of --max-vus (at least one).
+func (e *engine) workers() int { return max(1, e.cfg.Segment.Share(e.cfg.MaxVUs)) }
 
 // startWorkers starts the open model's worker pool once.
 func (e *engine) startWorkers(ctx context.Context) {
 	e.workersUp.Do(func() {
-		for i := 0; i < e.cfg.MaxVUs; i++ {
+		for i := 0; i < e.workers(); i++ {
 			e.workerWG.Add(1)
 			go e.worker(ctx, i)
 		}
@@ -349,11 +424,12 @@ func (e *engine) startWorkers(ctx context.Context) {
 // and is measured, as it should be).
 func (e *engine) worker(ctx context.Context, idx int) {
 	defer e.workerWG.Done()
-	c, gen, err := e.newVU(idx)
+	v, err := e.newVU(idx)
 	if err != nil {
 		return
 	}
-	req := c.Prepare(gen.Next())
+	defer func() { e.flush(v); v.client.Close() }()
+	req := v.client.Prepare(v.stream)
 	for {
 		var tok token
 		var ok bool
@@ -367,24 +443,40 @@ func (e *engine) worker(ctx context.Context, idx int) {
 		}
 		e.countBytes(req.Bytes)
 		e.inFlight.Add(1)
-		out := c.Send(e.reqCtx, req)
+		sent := time.Now()
+		out := v.client.Send(e.reqCtx, req)
 		e.inFlight.Add(-1)
-		e.record(tok.w, tok.scheduled, time.Since(tok.scheduled), out)
-		req = c.Prepare(gen.Next())
+		end := time.Now()
+		// Corrected: from the scheduled time (includes any wait for a free worker); uncorrected:
+		// from the actual send.
+		e.record(v, tok.w, tok.scheduled, end.Sub(tok.scheduled), end.Sub(sent), out)
+		req = v.client.Prepare(v.stream)
 	}
 }
 
-// dispatch schedules arrivals for d, at a rate moving linearly from r0 to r1 requests/s, and hands
-// each to the workers. It reports whether it ran its full course.
-func (e *engine) dispatch(ctx context.Context, w *window, r0, r1 float64, d time.Duration) bool {
-	start := time.Now()
+// dispatch schedules arrivals for d from start, at a rate moving linearly from r0 to r1 requests/s
+// (the whole run's), and hands this segment's arrivals to the workers. It reports whether it ran its
+// full course.
+func (e *engine) dispatch(ctx context.Context, w *window, r0, r1 float64, d time.Duration, start time.Time) bool {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for i := 0; ; i++ {
 		off := ArrivalOffset(i, r0, r1, d)
 		if off >= d {
 			break
 		}
+		if !e.cfg.Segment.Owns(i) {
+			continue // another instance's arrival
+		}
 		at := start.Add(off)
-		if !sleepCtx(ctx, time.Until(at)) {
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return false
+			}
+		} else if done(ctx) {
 			return false
 		}
 		select {
@@ -419,27 +511,36 @@ func ArrivalOffset(i int, r0, r1 float64, d time.Duration) time.Duration {
 	return time.Duration(t * float64(time.Second))
 }
 
-func (e *engine) record(w *window, start time.Time, latency time.Duration, out client.Outcome) {
+// record counts one request: latency is the window's reported latency, uncorrected the one from
+// the actual send (the same in the closed model).
+func (e *engine) record(v *vuState, w *window, start time.Time, latency, uncorrected time.Duration, out client.Outcome) {
 	micros := latency.Microseconds()
 	e.completed.Add(1)
-	e.totals.Record(micros, out.Code, out.OK, out.Class)
+	e.totals.Add(out.Code, out.OK, out.Class)
 	// A request we cut short on interruption says nothing about the server: keep it out of the
 	// phase's figures (it still counts as ambiguous in the totals and appears in the samples).
 	if w.stats != nil && out.Code != "canceled" {
-		w.stats.Record(micros, out.Code, out.OK, out.Class)
+		w.stats.RecordAt(v.idx, micros, uncorrected.Microseconds(), out.Code, out.OK, out.Class)
 	}
 	if e.samples != nil {
-		e.samples.rows <- sample{startUnixNano: start.UnixNano(), latencyMicros: micros, phase: w.label, code: out.Code, ok: out.OK}
+		if v.batch == nil {
+			v.batch = make([]sample, 0, sampleBatch)
+		}
+		v.batch = append(v.batch, sample{startUnixNano: start.UnixNano(), latencyMicros: micros, phase: w.label, code: out.Code, ok: out.OK})
+		if len(v.batch) == cap(v.batch) {
+			e.flush(v)
+		}
 	}
 }
 
 func (e *engine) countBytes(n int) {
-	e.bytesMu.Lock()
-	e.bytesN++
-	e.bytesSum += float64(n)
-	e.bytesMin = min(e.bytesMin, int64(n))
-	e.bytesMax = max(e.bytesMax, int64(n))
-	e.bytesMu.Unlock()
+	b := int64(n)
+	e.bytesN.Add(1)
+	e.bytesSum.Add(b)
+	for m := e.bytesMin.Load(); b < m && !e.bytesMin.CompareAndSwap(m, b); m = e.bytesMin.Load() {
+	}
+	for m := e.bytesMax.Load(); b > m && !e.bytesMax.CompareAndSwap(m, b); m = e.bytesMax.Load() {
+	}
 }
 
 // sleepCtx sleeps d; false when ctx ended first.

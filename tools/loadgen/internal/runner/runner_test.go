@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/perflab/apilab/tools/loadgen/internal/plan"
+	"github.com/perflab/apilab/tools/loadgen/internal/stats"
 	"github.com/perflab/apilab/tools/loadgen/internal/target"
 )
 
@@ -108,7 +110,8 @@ func TestClosedModelPhases(t *testing.T) {
 		if d := end.Sub(start); d < 390*time.Millisecond || d > 600*time.Millisecond || !strings.HasSuffix(p.Start, "Z") || len(p.Start) != 24 {
 			t.Fatalf("phase %d window %s..%s", i, p.Start, p.End)
 		}
-		if p.Requests == 0 || p.Failures != 0 || p.Acknowledged != p.Requests || p.LatencyMs.P50 < 2 || !p.Thresholds.P95 || !p.Thresholds.ErrorRate {
+		if p.Requests == 0 || p.Failures != 0 || p.Acknowledged != p.Requests || p.LatencyMs.P50 < 2 || !p.Thresholds.P95 || !p.Thresholds.ErrorRate ||
+			p.LatencyKind != "service-time" || p.LatencyUncorrectedMs != nil {
 			t.Fatalf("phase %d: %+v", i, p)
 		}
 		inPhases += p.Requests
@@ -190,9 +193,17 @@ func TestOpenModelMeasuresFromScheduledTime(t *testing.T) {
 	if starved.LatencyMs.P50 < 200 || starved.LatencyMs.Max < 600 {
 		t.Fatalf("1 worker at twice its capacity: p50 %v max %v ms; queueing must show", starved.LatencyMs.P50, starved.LatencyMs.Max)
 	}
+	// The same requests from the actual send: the service time only (~20 ms), no queueing.
+	u := starved.LatencyUncorrectedMs
+	if starved.LatencyKind != "response-time-corrected" || u == nil || u.P50 < 20 || u.P50 > 150 || u.Max >= starved.LatencyMs.Max {
+		t.Fatalf("starved: kind %q, uncorrected %+v, corrected %+v", starved.LatencyKind, u, starved.LatencyMs)
+	}
 	enough := run(10)
 	if enough.LatencyMs.P99 > 150 || enough.LatencyMs.P50 < 20 {
 		t.Fatalf("10 workers: p50 %v p99 %v ms, want about 20", enough.LatencyMs.P50, enough.LatencyMs.P99)
+	}
+	if u := enough.LatencyUncorrectedMs; u == nil || u.P50 < 20 || u.P50 > enough.LatencyMs.P50+0.001 {
+		t.Fatalf("10 workers: uncorrected %+v, corrected %+v", u, enough.LatencyMs)
 	}
 }
 
@@ -247,5 +258,63 @@ func TestInterruptDuringRampReportsNoHold(t *testing.T) {
 	sum, err := Run(ctx, cfg)
 	if err != nil || sum.Status != "interrupted" || len(sum.Phases) != 0 || sum.Totals.Requests == 0 {
 		t.Fatalf("err %v summary %+v", err, sum)
+	}
+}
+
+// TestSegmentsSplitExactly: two instances (--segment 1/2 and 2/2) started at one agreed time run
+// every phase at the same moments and together send exactly the whole run's VUs and arrivals.
+func TestSegmentsSplitExactly(t *testing.T) {
+	api, tg := serve(t, time.Millisecond)
+	startAt := time.Now().Add(300 * time.Millisecond).Truncate(time.Millisecond)
+	phases := []plan.Phase{{Name: "3vus", VUs: 3, Hold: 400 * time.Millisecond}, {Name: "60rps", Rate: 60, Hold: time.Second}}
+	sums := make([]*Summary, 2)
+	done := make(chan int)
+	for k := 1; k <= 2; k++ {
+		go func(k int) {
+			cfg := config(tg, phases)
+			cfg.Segment, cfg.StartAt, cfg.MaxVUs = plan.Segment{K: k, N: 2}, startAt, 5
+			sum, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Error(err)
+			}
+			sums[k-1] = sum
+			done <- k
+		}(k)
+	}
+	<-done
+	<-done
+	a, b := sums[0], sums[1]
+	if a == nil || b == nil || t.Failed() {
+		t.FailNow()
+	}
+	if a.Segment != "1/2" || b.Segment != "2/2" || *a.Phases[0].VUs+*b.Phases[0].VUs != 3 {
+		t.Fatalf("segments %s %s, VUs %d + %d", a.Segment, b.Segment, *a.Phases[0].VUs, *b.Phases[0].VUs)
+	}
+	for i := range phases {
+		if a.Phases[i].Start != b.Phases[i].Start {
+			t.Fatalf("phase %d starts at %s and %s", i, a.Phases[i].Start, b.Phases[i].Start)
+		}
+	}
+	if a.Phases[0].Start != Timestamp(startAt) {
+		t.Fatalf("first phase at %s, agreed %s", a.Phases[0].Start, Timestamp(startAt))
+	}
+	open := []PhaseResult{a.Phases[1], b.Phases[1]}
+	if open[0].Requests != 30 || open[1].Requests != 30 || *open[0].Rate != 30 || *open[0].MaxVUs+*open[1].MaxVUs != 5 {
+		t.Fatalf("open phase: %d + %d requests (rate %v), want 30 + 30", open[0].Requests, open[1].Requests, *open[0].Rate)
+	}
+	if a.Totals.Requests+b.Totals.Requests != api.requests.Load() {
+		t.Fatalf("totals %d + %d, server saw %d", a.Totals.Requests, b.Totals.Requests, api.requests.Load())
+	}
+	// The encoded histograms merge into the phase's whole count.
+	merged := hdrhistogram.New(stats.LowestMicros, stats.HighestMicros, stats.SignificantDigits)
+	for _, p := range open {
+		h, err := hdrhistogram.Decode([]byte(p.Histogram))
+		if err != nil || p.HistogramUncorrected == "" {
+			t.Fatalf("histogram: %v", err)
+		}
+		merged.Merge(h)
+	}
+	if merged.TotalCount() != 60 {
+		t.Fatalf("merged histogram holds %d values", merged.TotalCount())
 	}
 }

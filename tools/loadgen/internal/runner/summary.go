@@ -4,24 +4,29 @@ import (
 	"math"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/perflab/apilab/tools/loadgen/internal/payload"
+	"github.com/perflab/apilab/tools/loadgen/internal/plan"
 	"github.com/perflab/apilab/tools/loadgen/internal/stats"
 )
 
 // Summary is the --summary document. Its per-phase fields are those of a phase in the results
 // document (docs/results-format.md), so the runner can copy them and add resources.
 type Summary struct {
-	Tool        string        `json:"tool"`
-	Version     string        `json:"version"`
-	Status      string        `json:"status"` // completed | interrupted | capped | unreachable
-	Interrupted bool          `json:"interrupted"`
-	StartedAt   string        `json:"startedAt"`
-	FinishedAt  string        `json:"finishedAt"`
-	Options     any           `json:"options"`
-	Warmup      *PhaseResult  `json:"warmup"`
-	Phases      []PhaseResult `json:"phases"`
-	Totals      Totals        `json:"totals"`
-	Problems    []string      `json:"problems,omitempty"`
+	Tool        string `json:"tool"`
+	Version     string `json:"version"`
+	Status      string `json:"status"` // completed | interrupted | capped | unreachable
+	Interrupted bool   `json:"interrupted"`
+	StartedAt   string `json:"startedAt"`
+	FinishedAt  string `json:"finishedAt"`
+	Options     any    `json:"options"`
+	// Segment is this instance's part of the run, "K/N" ("1/1": the whole run); its phases report
+	// its own share (vus, rate, requests) and histograms a merger can add up.
+	Segment  string        `json:"segment"`
+	Warmup   *PhaseResult  `json:"warmup"`
+	Phases   []PhaseResult `json:"phases"`
+	Totals   Totals        `json:"totals"`
+	Problems []string      `json:"problems,omitempty"`
 }
 
 // PhaseResult covers a phase's hold only.
@@ -38,11 +43,23 @@ type PhaseResult struct {
 	Failures        int64            `json:"failures"`
 	ErrorsByCode    map[string]int64 `json:"errorsByCode"`
 	Throughput      float64          `json:"throughput"`
-	LatencyMs       stats.Latency    `json:"latencyMs"`
-	Thresholds      stats.Thresholds `json:"thresholds"`
-	Acknowledged    int64            `json:"acknowledged"`
-	Rejected        int64            `json:"rejected"`
-	Ambiguous       int64            `json:"ambiguous"`
+	// LatencyMs is what the phase reports and its thresholds judge; LatencyKind says what it measures:
+	// "service-time" (closed model: from the send) or "response-time-corrected" (open model: from
+	// the scheduled send time). LatencyUncorrectedMs (open model only, else null) is the same
+	// requests from the actual send: the gap between the two is the queueing the schedule saw.
+	LatencyMs            stats.Latency    `json:"latencyMs"`
+	LatencyKind          string           `json:"latencyKind"`
+	LatencyUncorrectedMs *stats.Latency   `json:"latencyUncorrectedMs"`
+	Thresholds           stats.Thresholds `json:"thresholds"`
+	// Histogram is latencyMs's HDR histogram (µs) in hdrhistogram-go's encoded form: base64 of the
+	// V2 compressed encoding, exactly what Histogram.Encode returns and hdrhistogram.Decode reads, so
+	// the phases of several instances (--segment) can be merged. HistogramUncorrected is that of
+	// latencyUncorrectedMs (open model). Empty for a phase without requests.
+	Histogram            string `json:"histogram"`
+	HistogramUncorrected string `json:"histogramUncorrected,omitempty"`
+	Acknowledged         int64  `json:"acknowledged"`
+	Rejected             int64  `json:"rejected"`
+	Ambiguous            int64  `json:"ambiguous"`
 }
 
 // Totals cover every request the tool sent — warm-up and ramps included — because the verifier
@@ -67,11 +84,14 @@ type PayloadBytes struct {
 	Max    int64   `json:"max"`
 }
 
+// ToolName is the summary's "tool".
+const ToolName = "perflab-loadgen"
+
 // Timestamp is RFC 3339 UTC with milliseconds, as the results document wants.
 func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
 func newSummary(cfg Config, started time.Time) *Summary {
-	return &Summary{Tool: "perflab-loadgen", Version: cfg.Version, StartedAt: Timestamp(started),
+	return &Summary{Tool: ToolName, Version: cfg.Version, StartedAt: Timestamp(started), Segment: cfg.Segment.String(),
 		Options: cfg.Options, Phases: []PhaseResult{},
 		Totals: Totals{ErrorsByCode: map[string]int64{}, PayloadBytes: PayloadBytes{Size: string(cfg.PayloadSize), Target: payload.Sizes[cfg.PayloadSize]}}}
 }
@@ -82,9 +102,9 @@ func (s *Summary) finish(status string, at time.Time) {
 	s.FinishedAt = Timestamp(at)
 }
 
-func (s *Summary) addWindows(holds []*window) {
+func (s *Summary) addWindows(holds []*window, seg plan.Segment) {
 	for _, w := range holds {
-		r := phaseResult(w)
+		r := phaseResult(w, seg)
 		if w.phase.Name == "warmup" && w.label == "warmup" && s.Warmup == nil && len(s.Phases) == 0 {
 			s.Warmup = &r
 			continue
@@ -93,7 +113,18 @@ func (s *Summary) addWindows(holds []*window) {
 	}
 }
 
-func phaseResult(w *window) PhaseResult {
+func encode(h *hdrhistogram.Histogram) string {
+	if h == nil {
+		return ""
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase) // already base64 text
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func phaseResult(w *window, seg plan.Segment) PhaseResult {
 	end := w.end
 	if end.IsZero() {
 		end = time.Now()
@@ -102,14 +133,17 @@ func phaseResult(w *window) PhaseResult {
 	secs := end.Sub(w.start).Seconds()
 	r := PhaseResult{Name: w.label, Start: Timestamp(w.start), End: Timestamp(end),
 		DurationSeconds: round(secs, 3), Completed: w.done, Requests: snap.Requests, Failures: snap.Failures,
-		ErrorsByCode: snap.ErrorsByCode, LatencyMs: snap.Latency, Thresholds: stats.Check(snap),
+		ErrorsByCode: snap.ErrorsByCode, LatencyMs: snap.Latency, LatencyKind: stats.KindServiceTime,
+		LatencyUncorrectedMs: snap.LatencyUncorrected, Thresholds: stats.Check(snap),
 		Acknowledged: snap.Acknowledged, Rejected: snap.Rejected, Ambiguous: snap.Ambiguous}
 	if secs > 0 {
 		r.Throughput = round(float64(snap.Requests)/secs, 1)
 	}
+	r.Histogram, r.HistogramUncorrected = encode(snap.Histogram), encode(snap.UncorrectedHistogram)
 	if w.phase.Open() {
-		rate := w.phase.Rate
+		rate := round(seg.RateShare(w.phase.Rate), 6)
 		r.Rate = &rate
+		r.LatencyKind = stats.KindResponseTimeCorrected
 	} else {
 		vus := w.phase.VUs
 		r.VUs = &vus
@@ -122,17 +156,15 @@ func (s *Summary) addTotals(e *engine) {
 	s.Totals.Requests, s.Totals.Acknowledged = snap.Requests, snap.Acknowledged
 	s.Totals.Rejected, s.Totals.Ambiguous = snap.Rejected, snap.Ambiguous
 	s.Totals.ErrorsByCode = snap.ErrorsByCode
-	e.bytesMu.Lock()
-	defer e.bytesMu.Unlock()
-	if e.bytesN > 0 {
-		s.Totals.PayloadBytes.Count = e.bytesN
-		s.Totals.PayloadBytes.Mean = round(e.bytesSum/float64(e.bytesN), 1)
-		s.Totals.PayloadBytes.Min, s.Totals.PayloadBytes.Max = e.bytesMin, e.bytesMax
+	if n := e.bytesN.Load(); n > 0 {
+		s.Totals.PayloadBytes.Count = n
+		s.Totals.PayloadBytes.Mean = round(float64(e.bytesSum.Load())/float64(n), 1)
+		s.Totals.PayloadBytes.Min, s.Totals.PayloadBytes.Max = e.bytesMin.Load(), e.bytesMax.Load()
 	}
 	if e.cfg.MaxVUs > 0 {
 		for i := range s.Phases {
 			if s.Phases[i].Rate != nil {
-				m := e.cfg.MaxVUs
+				m := e.workers()
 				s.Phases[i].MaxVUs = &m
 			}
 		}

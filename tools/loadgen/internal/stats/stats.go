@@ -5,6 +5,7 @@ package stats
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -18,8 +19,21 @@ const (
 	Ambiguous                 // transport error or timeout: it may or may not be stored
 )
 
-// highestMicros bounds the histogram: one hour, far above any --timeout.
-const highestMicros = int64(3600 * 1e6)
+// The histogram: latencies in µs from 1 µs to one hour (far above any --timeout), 3 significant digits.
+const (
+	LowestMicros      = int64(1)
+	HighestMicros     = int64(3600 * 1e6)
+	SignificantDigits = 3
+)
+
+// What a phase's latency percentiles measure (its latencyKind).
+const (
+	// KindServiceTime: closed model, from the actual send to the full response read.
+	KindServiceTime = "service-time"
+	// KindResponseTimeCorrected: open model, from the scheduled send time to the full response read,
+	// so queueing behind a slow server or the in-flight cap counts (no coordinated omission).
+	KindResponseTimeCorrected = "response-time-corrected"
+)
 
 // Latency is a summary in milliseconds.
 type Latency struct {
@@ -32,40 +46,82 @@ type Latency struct {
 	Mean float64 `json:"mean"`
 }
 
-// Window is safe for concurrent use.
+// Shards is how many independently locked parts a Window has: a VU records into the shard of its
+// index, so VUs almost never wait for each other; figures are merged when read.
+const Shards = 8
+
+// Window is safe for concurrent use. Its histogram is of the latency a phase reports (service time
+// in the closed model, the corrected response time in the open model); a window made with
+// NewOpenWindow also keeps the uncorrected one (from the actual send).
 type Window struct {
+	uncorrected bool
+	shards      [Shards]shard
+}
+
+type shard struct {
 	mu           sync.Mutex
-	hist         *hdrhistogram.Histogram
+	hist         *hdrhistogram.Histogram // created on the first record
+	uhist        *hdrhistogram.Histogram
 	requests     int64
 	failures     int64
 	classes      [3]int64
 	errorsByCode map[string]int64
 	sumMicros    float64
 	maxMicros    int64
+	uSumMicros   float64
+	uMaxMicros   int64
+	_            [64]byte // keeps shards on separate cache lines
+}
+
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(LowestMicros, HighestMicros, SignificantDigits)
 }
 
 // NewWindow returns an empty window.
-func NewWindow() *Window {
-	return &Window{hist: hdrhistogram.New(1, highestMicros, 3), errorsByCode: map[string]int64{}}
-}
+func NewWindow() *Window { return &Window{} }
+
+// NewOpenWindow returns an empty window that also records the uncorrected latency.
+func NewOpenWindow() *Window { return &Window{uncorrected: true} }
 
 // Record adds one request. code is the HTTP status, gRPC code name, "transport" or "timeout".
 func (w *Window) Record(latencyMicros int64, code string, ok bool, class Class) {
-	if latencyMicros < 1 {
-		latencyMicros = 1
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_ = w.hist.RecordValue(min(latencyMicros, highestMicros))
-	w.requests++
-	w.classes[class]++
-	if !ok {
-		w.failures++
-		w.errorsByCode[code]++
-	}
-	w.sumMicros += float64(latencyMicros)
-	w.maxMicros = max(w.maxMicros, latencyMicros)
+	w.RecordAt(0, latencyMicros, latencyMicros, code, ok, class)
 }
+
+// RecordAt adds one request into shard hint % Shards. latencyMicros is the reported latency;
+// uncorrectedMicros (kept by open windows only) is measured from the actual send.
+func (w *Window) RecordAt(hint int, latencyMicros, uncorrectedMicros int64, code string, ok bool, class Class) {
+	latencyMicros = clamp(latencyMicros)
+	s := &w.shards[uint(hint)%Shards]
+	s.mu.Lock()
+	if s.hist == nil {
+		s.hist = newHist()
+		if w.uncorrected {
+			s.uhist = newHist()
+		}
+	}
+	_ = s.hist.RecordValue(latencyMicros)
+	s.sumMicros += float64(latencyMicros)
+	s.maxMicros = max(s.maxMicros, latencyMicros)
+	if s.uhist != nil {
+		u := clamp(uncorrectedMicros)
+		_ = s.uhist.RecordValue(u)
+		s.uSumMicros += float64(u)
+		s.uMaxMicros = max(s.uMaxMicros, u)
+	}
+	s.requests++
+	s.classes[class]++
+	if !ok {
+		s.failures++
+		if s.errorsByCode == nil {
+			s.errorsByCode = map[string]int64{}
+		}
+		s.errorsByCode[code]++
+	}
+	s.mu.Unlock()
+}
+
+func clamp(micros int64) int64 { return min(max(micros, 1), HighestMicros) }
 
 // Snapshot is a copy of a window's figures.
 type Snapshot struct {
@@ -76,40 +132,116 @@ type Snapshot struct {
 	Ambiguous    int64
 	ErrorsByCode map[string]int64
 	Latency      Latency
+	// LatencyUncorrected is set for open windows: the same requests measured from the actual send.
+	LatencyUncorrected *Latency
+	// Histogram is the merged histogram of Latency, UncorrectedHistogram that of
+	// LatencyUncorrected (nil without requests).
+	Histogram            *hdrhistogram.Histogram
+	UncorrectedHistogram *hdrhistogram.Histogram
 }
 
 // Snapshot computes the figures so far.
 func (w *Window) Snapshot() Snapshot {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := Snapshot{Requests: w.requests, Failures: w.failures, Acknowledged: w.classes[Acknowledged],
-		Rejected: w.classes[Rejected], Ambiguous: w.classes[Ambiguous], ErrorsByCode: map[string]int64{}}
-	for k, v := range w.errorsByCode {
-		s.ErrorsByCode[k] = v
+	s := Snapshot{ErrorsByCode: map[string]int64{}}
+	var hist, uhist *hdrhistogram.Histogram
+	var sum, usum float64
+	var mx, umx int64
+	for i := range w.shards {
+		sh := &w.shards[i]
+		sh.mu.Lock()
+		s.Requests += sh.requests
+		s.Failures += sh.failures
+		s.Acknowledged += sh.classes[Acknowledged]
+		s.Rejected += sh.classes[Rejected]
+		s.Ambiguous += sh.classes[Ambiguous]
+		for k, v := range sh.errorsByCode {
+			s.ErrorsByCode[k] += v
+		}
+		if sh.hist != nil {
+			if hist == nil {
+				hist = newHist()
+			}
+			hist.Merge(sh.hist)
+			sum += sh.sumMicros
+			mx = max(mx, sh.maxMicros)
+		}
+		if sh.uhist != nil {
+			if uhist == nil {
+				uhist = newHist()
+			}
+			uhist.Merge(sh.uhist)
+			usum += sh.uSumMicros
+			umx = max(umx, sh.uMaxMicros)
+		}
+		sh.mu.Unlock()
 	}
-	if w.requests > 0 {
-		q := func(p float64) float64 { return ms(float64(w.hist.ValueAtQuantile(p))) }
-		s.Latency = Latency{P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9),
-			// Max and mean are exact; the histogram's are rounded to its buckets.
-			Max: ms(float64(w.maxMicros)), Mean: ms(w.sumMicros / float64(w.requests))}
+	if w.uncorrected {
+		s.LatencyUncorrected = &Latency{}
+	}
+	if s.Requests > 0 {
+		s.Histogram = hist
+		s.Latency = summarize(hist, sum, mx, s.Requests)
+		if uhist != nil {
+			u := summarize(uhist, usum, umx, s.Requests)
+			s.LatencyUncorrected, s.UncorrectedHistogram = &u, uhist
+		}
 	}
 	return s
 }
 
-// P95 is the 95th percentile so far, in ms (for progress lines).
-func (w *Window) P95() float64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.requests == 0 {
-		return 0
+func summarize(h *hdrhistogram.Histogram, sum float64, mx, n int64) Latency {
+	q := func(p float64) float64 { return ms(float64(h.ValueAtQuantile(p))) }
+	return Latency{P50: q(50), P90: q(90), P95: q(95), P99: q(99), P999: q(99.9),
+		// Max and mean are exact; the histogram's are rounded to its buckets.
+		Max: ms(float64(mx)), Mean: ms(sum / float64(n))}
+}
+
+// Counters count outcomes without latencies (the run's totals): lock-free but for error codes.
+type Counters struct {
+	requests atomic.Int64
+	classes  [3]atomic.Int64
+	mu       sync.Mutex
+	errors   map[string]int64
+}
+
+// Add counts one request.
+func (c *Counters) Add(code string, ok bool, class Class) {
+	c.requests.Add(1)
+	c.classes[class].Add(1)
+	if !ok {
+		c.mu.Lock()
+		if c.errors == nil {
+			c.errors = map[string]int64{}
+		}
+		c.errors[code]++
+		c.mu.Unlock()
 	}
-	return ms(float64(w.hist.ValueAtQuantile(95)))
+}
+
+// Snapshot returns the counts (Latency is empty).
+func (c *Counters) Snapshot() Snapshot {
+	s := Snapshot{Requests: c.requests.Load(), Acknowledged: c.classes[Acknowledged].Load(),
+		Rejected: c.classes[Rejected].Load(), Ambiguous: c.classes[Ambiguous].Load(), ErrorsByCode: map[string]int64{}}
+	c.mu.Lock()
+	for k, v := range c.errors {
+		s.ErrorsByCode[k] = v
+		s.Failures += v
+	}
+	c.mu.Unlock()
+	return s
 }
 
 // ms converts µs to ms, rounded to µs precision.
 func ms(micros float64) float64 { return math.Round(micros) / 1000 }
 
-// Thresholds of the lab: p95 < 2 s, p99 < 5 s, error rate < 5 %.
+// The lab's thresholds, per phase: p95 < 2 s, p99 < 5 s, error rate < 5 % (each a strict "<").
+const (
+	P95LimitMs     = 2000.0
+	P99LimitMs     = 5000.0
+	ErrorRateLimit = 0.05
+)
+
+// Thresholds of the lab: p95 < P95LimitMs, p99 < P99LimitMs, error rate < ErrorRateLimit.
 type Thresholds struct {
 	P95       bool `json:"p95"`
 	P99       bool `json:"p99"`
@@ -121,6 +253,6 @@ func Check(s Snapshot) Thresholds {
 	if s.Requests == 0 {
 		return Thresholds{}
 	}
-	return Thresholds{P95: s.Latency.P95 < 2000, P99: s.Latency.P99 < 5000,
-		ErrorRate: float64(s.Failures)/float64(s.Requests) < 0.05}
+	return Thresholds{P95: s.Latency.P95 < P95LimitMs, P99: s.Latency.P99 < P99LimitMs,
+		ErrorRate: float64(s.Failures)/float64(s.Requests) < ErrorRateLimit}
 }

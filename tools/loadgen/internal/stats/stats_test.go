@@ -2,8 +2,11 @@ package stats
 
 import (
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func near(got, want, relTol float64) bool { return math.Abs(got-want) <= want*relTol }
@@ -68,5 +71,43 @@ func TestThresholdBreaks(t *testing.T) {
 	}
 	if (Check(NewWindow().Snapshot()) != Thresholds{}) {
 		t.Fatal("an empty window must not pass thresholds")
+	}
+}
+
+// TestEncodedHistogramsMerge: the per-phase histograms of several instances, as encoded into their
+// summaries, merge into exactly the histogram of all their samples.
+func TestEncodedHistogramsMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	all := hdrhistogram.New(LowestMicros, HighestMicros, SignificantDigits)
+	var parts []*Window
+	for k := 0; k < 3; k++ {
+		w := NewWindow()
+		for i := 0; i < 5000+k*1000; i++ {
+			v := 50 + rng.Int64N(2_000_000)
+			if i%97 == 0 {
+				v *= 100 // a tail
+			}
+			w.RecordAt(i, v, v, "200", true, Acknowledged)
+			_ = all.RecordValue(min(v, HighestMicros))
+		}
+		parts = append(parts, w)
+	}
+	merged := hdrhistogram.New(LowestMicros, HighestMicros, SignificantDigits)
+	for _, w := range parts {
+		enc, err := w.Snapshot().Histogram.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := hdrhistogram.Decode(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dropped := merged.Merge(h); dropped != 0 {
+			t.Fatalf("%d values dropped", dropped)
+		}
+	}
+	if !merged.Equals(all) || merged.TotalCount() != 18000 {
+		t.Fatalf("merged histogram (%d values, p99 %d) differs from the union's (%d, p99 %d)",
+			merged.TotalCount(), merged.ValueAtQuantile(99), all.TotalCount(), all.ValueAtQuantile(99))
 	}
 }
