@@ -23,7 +23,9 @@ const (
 
 // Config is the validated environment of one API process.
 type Config struct {
-	DatabaseURL  string // never log it: it holds the password
+	// DatabaseURL is never logged: it may hold the password. Without one, pgx (like libpq) takes the
+	// password from PGPASSWORD when it parses the URL; a password in the URL wins.
+	DatabaseURL  string
 	Port         int
 	BindAddress  string
 	DBPoolMax    int32

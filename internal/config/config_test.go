@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func lookupFrom(env map[string]string) func(string) (string, bool) {
@@ -59,5 +61,36 @@ func TestInvalidSettingsAreAllReportedWithoutThePassword(t *testing.T) {
 	_, err = FromLookup(lookupFrom(map[string]string{"DATABASE_URL": "postgres://u:secret@h/d", "PORT": "0"}), 1)
 	if err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestPasswordFromPGPASSWORDWhenTheURLHasNone checks the contract's rule on the parser the Go APIs use
+// (store.Open: pgxpool.ParseConfig of DatabaseURL): on ECS, DATABASE_URL has no password and ECS injects
+// PGPASSWORD from the secret.
+func TestPasswordFromPGPASSWORDWhenTheURLHasNone(t *testing.T) {
+	t.Setenv("PGPASSWORD", "from-env p@ss:/")
+	t.Setenv("PGUSER", "")
+	t.Setenv("PGPASSFILE", t.TempDir()+"/none") // no .pgpass of this machine
+	cfg, err := FromLookup(lookupFrom(map[string]string{"DATABASE_URL": "postgres://bench@db.example:5432/events?sslmode=require"}), DefaultRESTPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]string{
+		cfg.DatabaseURL: "from-env p@ss:/",
+		"postgres://bench:from-url@db.example/events":   "from-url", // a password in the URL wins
+		"postgres://bench@db.example/events?password=q": "q",
+	} {
+		pool, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pool.ConnConfig; got.User != "bench" || got.Password != want || got.Host != "db.example" {
+			t.Errorf("%s: user %q password %q host %q", url, got.User, got.Password, got.Host)
+		}
+	}
+	t.Setenv("PGPASSWORD", "")
+	pool, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil || pool.ConnConfig.Password != "" {
+		t.Fatalf("without PGPASSWORD: %v, password %q", err, pool.ConnConfig.Password)
 	}
 }

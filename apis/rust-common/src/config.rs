@@ -74,6 +74,13 @@ impl Config {
                 "DATABASE_URL is not a valid postgres://user:password@host:port/db URL".into(),
             )
         })?;
+        // libpq's rule: without a password in the URL, PGPASSWORD (how ECS hands over the secret). sqlx
+        // already takes it from the process environment when parsing; reading it through `lookup` keeps
+        // this function's answer a function of `lookup` alone.
+        let database = match lookup("PGPASSWORD").filter(|password| !password.is_empty()) {
+            Some(password) if !url_has_password(url) => database.password(&password),
+            _ => database,
+        };
 
         let port = match get("PORT") {
             Some(value) => parse_number::<u16>("PORT", &value).and_then(|port| {
@@ -110,6 +117,24 @@ impl Config {
             max_body_bytes,
         })
     }
+}
+
+/// Whether a postgres:// URL carries a password: in its user info (`user:password@`, a non-empty
+/// password, as sqlx reads it) or as the `password` query parameter.
+fn url_has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let in_user_info = authority
+        .rsplit_once('@')
+        .and_then(|(user_info, _)| user_info.split_once(':'))
+        .is_some_and(|(_, password)| !password.is_empty());
+    let query = rest
+        .split_once('?')
+        .map_or("", |(_, query)| query.split('#').next().unwrap_or_default());
+    in_user_info
+        || query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("password"))
 }
 
 fn parse_number<T: FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
@@ -219,6 +244,83 @@ mod tests {
         .is_ok());
         let debug = format!("{:?}", config(&[URL]).unwrap());
         assert!(!debug.contains("s3cret"), "{debug}");
+    }
+
+    /// The password the pool will log in with (percent-encoded).
+    fn password(config: &Config) -> Option<String> {
+        use sqlx::ConnectOptions;
+        config.database.to_url_lossy().password().map(str::to_owned)
+    }
+
+    #[test]
+    fn pgpassword_is_used_when_the_url_has_none() {
+        let env = ("PGPASSWORD", "fromenv");
+        for url in [
+            "postgres://bench@db.example:5433/events?sslmode=require",
+            "postgres://bench:@db.example/events",
+            "postgresql://bench@db.example/events?application_name=x#frag",
+        ] {
+            let config = config(&[("DATABASE_URL", url), env]).unwrap();
+            assert_eq!(password(&config).as_deref(), Some("fromenv"), "{url}");
+            assert_eq!(config.database.get_username(), "bench");
+            assert_eq!(config.database.get_host(), "db.example");
+        }
+        // A password in the URL wins, in the user info or as a parameter.
+        for url in [
+            "postgres://bench:fromurl@db.example/events",
+            "postgres://bench@db.example/events?sslmode=disable&password=fromurl",
+        ] {
+            let config = config(&[("DATABASE_URL", url), env]).unwrap();
+            assert_eq!(password(&config).as_deref(), Some("fromurl"), "{url}");
+        }
+        let debug = format!(
+            "{:?}",
+            config(&[("DATABASE_URL", "postgres://b@h/d"), env]).unwrap()
+        );
+        assert!(!debug.contains("fromenv"), "{debug}");
+    }
+
+    #[test]
+    fn url_password_detection() {
+        for url in [
+            "postgres://u:p@h/d",
+            "postgres://u%40x:p%3Aw@[::1]:5432/d",
+            "postgres://u@h/d?password=p",
+            "postgres://u@h/d?sslmode=require&password=p",
+        ] {
+            assert!(url_has_password(url), "{url}");
+        }
+        for url in [
+            "postgres://u@h/d",
+            "postgres://u:@h/d",
+            "postgres://h:5432/d",
+            "postgres://[::1]:5432/d",
+            "postgres://u@h/d:x@y",
+            "postgres://u@h/d?sslmode=require&passwords=p",
+            "postgres://u@h/d#password=p",
+        ] {
+            assert!(!url_has_password(url), "{url}");
+        }
+    }
+
+    /// What production relies on as well: sqlx's own URL parsing takes PGPASSWORD from the process
+    /// environment when the URL has no password, and the URL's password wins over it.
+    #[test]
+    fn sqlx_reads_pgpassword_from_the_process_environment() {
+        let previous = std::env::var_os("PGPASSWORD");
+        std::env::set_var("PGPASSWORD", "processenv");
+        let without = PgConnectOptions::from_str("postgres://bench@db/events");
+        let with = PgConnectOptions::from_str("postgres://bench:fromurl@db/events");
+        match previous {
+            Some(value) => std::env::set_var("PGPASSWORD", value),
+            None => std::env::remove_var("PGPASSWORD"),
+        }
+        use sqlx::ConnectOptions;
+        assert_eq!(
+            without.unwrap().to_url_lossy().password(),
+            Some("processenv")
+        );
+        assert_eq!(with.unwrap().to_url_lossy().password(), Some("fromurl"));
     }
 
     #[test]

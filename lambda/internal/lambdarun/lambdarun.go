@@ -1,8 +1,10 @@
-// Package lambdarun holds the start-up both Lambda functions share: the environment contract, the logger,
-// the lazily opened database pool, and the Lambda runtime loop with a SIGTERM hook that closes the pool.
+// Package lambdarun holds the start-up both Lambda functions share: the environment contract (and the
+// database secret), the logger, the lazily opened database pool, and the Lambda runtime loop with a
+// SIGTERM hook that closes the pool.
 package lambdarun
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -13,13 +15,15 @@ import (
 	"github.com/perflab/apilab/lambda/internal/lazydb"
 )
 
-// Start loads the settings and serves the handler newHandler returns (any handler lambda.Start accepts)
-// until Lambda shuts the environment down; it never returns. An invalid configuration exits with status 1:
-// an init error, which Lambda reports and retries the environment on; no invocation runs.
+// Start loads the settings (with DATABASE_SECRET_ARN, the database password from Secrets Manager, read here
+// once per execution environment) and serves the handler newHandler returns (any handler lambda.Start
+// accepts) until Lambda shuts the environment down; it never returns. An invalid configuration or an
+// unreadable secret exits with status 1: an init error, which Lambda reports and retries the environment
+// on; no invocation runs.
 func Start(newHandler func(cfg config.Config, db *lazydb.Store, log *slog.Logger) any) {
-	cfg, err := lambdaenv.Load()
+	cfg, err := lambdaenv.Load(context.Background())
 	if err != nil {
-		slog.Error("invalid configuration", "error", err)
+		slog.Error("invalid configuration", "error", err) // never holds the password
 		os.Exit(1)
 	}
 	log := cfg.NewLogger()

@@ -24,7 +24,7 @@ public record AppConfig(
      * @param defaultPort 8080 for REST, 9090 for gRPC
      */
     public static AppConfig fromEnvironment(Map<String, String> env, int defaultPort) {
-        DatabaseUrl database = DatabaseUrl.parse(env.get("DATABASE_URL"));
+        DatabaseUrl database = DatabaseUrl.parse(env.get("DATABASE_URL")).withPasswordFallback(env.get("PGPASSWORD"));
         String bindAddress = valueOr(env, "BIND_ADDRESS", DEFAULT_BIND_ADDRESS);
         int port = intSetting(env, "PORT", defaultPort, 1, 65_535);
         int poolMax = intSetting(env, "DB_POOL_MAX", DEFAULT_POOL_MAX, 1, 10_000);

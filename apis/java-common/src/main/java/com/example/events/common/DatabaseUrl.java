@@ -8,7 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code DATABASE_URL} in libpq URL form: {@code postgres://user:password@host:port/db?sslmode=...}.
+ * {@code DATABASE_URL} in libpq URL form: {@code postgres://user:password@host:port/db?sslmode=...}; without a
+ * password, {@code PGPASSWORD} ({@link #withPasswordFallback}).
  *
  * <p>{@link #toString()} leaves the password out, so the value can be logged safely.
  */
@@ -59,6 +60,19 @@ public record DatabaseUrl(String host, int port, String database, String user, S
         Map<String, String> query = query(uri.getRawQuery());
         String sslMode = query.getOrDefault("sslmode", DEFAULT_SSL_MODE);
         return new DatabaseUrl(host, port, database, user, password, sslMode);
+    }
+
+    /**
+     * libpq's rule, which the other APIs' drivers follow: a URL without a password takes {@code PGPASSWORD}
+     * (how ECS hands over the database secret); a password in the URL wins. r2dbc-postgresql reads no
+     * environment variable itself, so {@link AppConfig} applies it.
+     */
+    public DatabaseUrl withPasswordFallback(String pgPassword) {
+        boolean urlHasPassword = password != null && !password.isEmpty();
+        if (urlHasPassword || pgPassword == null || pgPassword.isEmpty()) {
+            return this;
+        }
+        return new DatabaseUrl(host, port, database, user, pgPassword, sslMode);
     }
 
     private static Map<String, String> query(String rawQuery) {

@@ -3,6 +3,7 @@ package com.example.events.common;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +38,28 @@ class AppConfigTest {
         DatabaseUrl url = DatabaseUrl.parse("postgres://bench:s3cret@db/events");
         assertThat(url.toString()).doesNotContain("s3cret").contains("bench@db:5432/events");
         assertThat(url.sslMode()).isEqualTo("prefer");
+    }
+
+    @Test
+    void passwordFromPgpasswordWhenTheUrlHasNone() {
+        AppConfig config = AppConfig.fromEnvironment(Map.of(
+                "DATABASE_URL", "postgres://bench@db.example:5432/events?sslmode=require",
+                "PGPASSWORD", "from-env p@ss:/"), 8080);
+        assertThat(config.database())
+                .isEqualTo(new DatabaseUrl("db.example", 5432, "events", "bench", "from-env p@ss:/", "require"));
+        assertThat(config.database().toString()).doesNotContain("from-env");
+        assertThat(password("postgres://bench:@db/events", "from-env")).isEqualTo("from-env");
+        // A password in the URL wins.
+        assertThat(password("postgres://bench:from-url@db/events", "from-env")).isEqualTo("from-url");
+        // Neither: no password (the server may ask for none).
+        assertThat(password("postgres://bench@db/events", null)).isNull();
+        assertThat(password("postgres://bench@db/events", "")).isNull();
+    }
+
+    private static String password(String url, String pgPassword) {
+        Map<String, String> env = new HashMap<>(Map.of("DATABASE_URL", url));
+        env.put("PGPASSWORD", pgPassword);
+        return AppConfig.fromEnvironment(env, 8080).database().password();
     }
 
     @Test
