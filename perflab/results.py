@@ -13,7 +13,7 @@ import sys
 import typing
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from perflab.errors import LabError
@@ -117,8 +117,134 @@ class Efficiency(Model):
     # default= by keyword: type checkers read a field's default from that keyword only
     cpu_seconds_per1k_requests: float | None = Field(default=None, alias="cpuSecondsPer1kRequests")
     requests_per_cpu_second: float | None = None
-    memory_mb_per_request: float | None = Field(
-        default=None, alias="memoryMBPerRequest", description="average API memory (MB) divided by throughput (req/s)")
+    memory_mb_per1k_rps: float | None = Field(
+        default=None, alias="memoryMBPer1kRps",
+        description="average API memory (MB) per 1,000 requests/s of throughput: MB / (throughput / 1000)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_memory_figure(cls, data: Any) -> Any:
+        # Documents written before the rename hold memoryMBPerRequest, MB / (req/s): the same figure / 1000.
+        if isinstance(data, dict) and "memoryMBPerRequest" in data:
+            data = dict(data)
+            old = data.pop("memoryMBPerRequest")
+            data.setdefault("memoryMBPer1kRps", None if old is None else old * 1000)
+        return data
+
+
+class PhaseReference(Model):
+    throughput: float = Field(description="events per second the database sustained without an API")
+    p95_ms: float | None = None
+    tool: str | None = Field(None, description="what drove the database, e.g. pgbench")
+
+
+class ReferencePhase(Model):
+    """One phase of the database reference (runner/reference.py): pgbench running the contract's
+    transaction (S1, one S2 per entity, prepared) for the generator's events, no API in between."""
+    payload_size: str
+    name: str = Field(description="the run's phase it stands for (e.g. 10vus)")
+    vus: int = Field(description="the phase's virtual users")
+    clients: int = Field(description="pgbench connections: the phase's VUs, capped by the database's free connections")
+    threads: int
+    duration_seconds: float | None = Field(None, description="pgbench -T (whole seconds of the phase's hold)")
+    transactions: int = Field(description="transactions (= events) pgbench completed")
+    failed_transactions: int | None = None
+    tps: float = Field(description="transactions per second, without pgbench's initial connection time")
+    latency_ms_avg: float
+    entities_per_transaction: int
+    command: str = Field(description="the pgbench command; its -D variables (the events' texts) are in "
+                                     "reference-<size>/variables.json beside run.json, its script in pgbench.sql")
+
+
+# --- on the AWS stack only (runner/aws_run.py): CloudWatch per phase window, cost per million events -------
+
+class CloudWatchWindow(Model):
+    start: str = Field(description="the phase's start rounded down to the minute (CloudWatch's resolution)")
+    end: str = Field(description="the phase's end rounded up to the minute")
+    period_seconds: int = Field(description="one GetMetricData period covering the whole window (>= 60)")
+
+
+class EcsMetrics(Model):
+    service: str
+    cpu_utilization_avg: float | None = Field(None, description="AWS/ECS CPUUtilization, % of the tasks' vCPUs")
+    cpu_utilization_max: float | None = None
+    memory_utilization_avg: float | None = Field(None, description="AWS/ECS MemoryUtilization, %")
+    memory_utilization_max: float | None = None
+
+
+class LambdaMetrics(Model):
+    function_name: str
+    invocations: float | None = None
+    duration_p50_ms: float | None = None
+    duration_p99_ms: float | None = None
+    duration_sum_ms: float | None = None
+    errors: float | None = None
+    throttles: float | None = None
+    concurrent_executions_max: float | None = None
+    cold_starts: int | None = Field(None, description="REPORT log lines with an Init Duration in the window")
+    warm_invocations: float | None = Field(None, description="invocations - coldStarts")
+    init_duration_sum_ms: float | None = Field(None, description="the cold starts' Init Duration, summed")
+
+
+class ApiGatewayMetrics(Model):
+    api_id: str
+    count: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    integration_latency_p50_ms: float | None = None
+    integration_latency_p99_ms: float | None = None
+    errors_4xx: float | None = Field(None, alias="errors4xx", description="HTTP API metric 4xx")
+    errors_5xx: float | None = Field(None, alias="errors5xx", description="HTTP API metric 5xx")
+
+
+class RdsMetrics(Model):
+    instance: str
+    cpu_utilization_avg: float | None = None
+    cpu_utilization_max: float | None = None
+    database_connections_avg: float | None = None
+    database_connections_max: float | None = None
+    commit_throughput_avg: float | None = Field(None, description="commits per second")
+
+
+class CloudWatchPhase(Model):
+    window: CloudWatchWindow
+    ecs: EcsMetrics | None = Field(None, description="container APIs")
+    lambda_: LambdaMetrics | None = Field(None, alias="lambda", description="Lambda APIs")
+    api_gateway: ApiGatewayMetrics | None = Field(None, description="Lambda APIs: their HTTP API")
+    rds: RdsMetrics | None = None
+
+
+class CostItem(Model):
+    name: str
+    quantity: float | None = Field(description="null: the metric it needs was not reported")
+    unit: str
+    unit_price: float
+    usd: float | None
+
+
+class PhaseCost(Model):
+    window_seconds: float
+    events: int = Field(description="events acknowledged in the phase")
+    generators: int
+    prices_date: str
+    prices_region: str
+    items: list[CostItem]
+    total_usd: float | None
+    usd_per_million_events: float | None = Field(description="totalUsd / events x 1,000,000")
+
+
+class GeneratorUse(Model):
+    """One load generator instance of a split measurement (`bench run --generators N`), in one phase."""
+    segment: str = Field(description="K/N: this generator's part of every phase (loadgen --segment)")
+    container: str | None = None
+    requests: int | None = Field(None, description="requests this generator sent in the phase")
+    throughput: float | None = Field(None, description="its requests per second over its own window")
+    cpu_seconds: float | None = None
+    cpu_percent_avg: float | None = None
+    cpu_percent_peak: float | None = None
+    memory_peak_bytes: int | None = None
+    cpu_limit: float | None = Field(None, description="its own CPU limit: the generator budget / N")
+    saturated: bool = Field(description="its CPU above 80 % of its own limit")
 
 
 class Phase(Model):
@@ -145,8 +271,18 @@ class Phase(Model):
     ambiguous: int | None = None
     resources: dict[str, RoleResources] = Field(default_factory=dict)
     efficiency: Efficiency = Field(default_factory=Efficiency)
-    generator_saturated: bool | None = None
+    generator_saturated: bool | None = Field(
+        None, description="the load generator used > 80 % of its CPU limit (with several: any one of them)")
     host_saturated: bool | None = None
+    generators: list[GeneratorUse] | None = Field(
+        None, description="per generator, when the measurement used several (bench run --generators N)")
+    reference: PhaseReference | None = Field(
+        None, description="the database's own limit: the contract's statements at this phase's concurrency")
+    reference_fraction: float | None = Field(
+        None, description="throughput / the database reference's tps of the same payload size and phase")
+    # AWS stack only (runner/aws_run.py):
+    cloudwatch: CloudWatchPhase | None = Field(None, description="AWS: CloudWatch metrics over the phase window")
+    cost: PhaseCost | None = Field(None, description="AWS: the phase's cost from perflab:prices")
 
 
 class Statements(Model):
@@ -205,6 +341,8 @@ class RunDocument(Model):
     environment: Environment
     config: RunConfig
     results: list[Result]
+    references: list[ReferencePhase] = Field(
+        default_factory=list, description="the database's own limit per payload size and phase (bench run --reference)")
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -1,8 +1,11 @@
 """Opening a rendered report in headless Chromium over the DevTools protocol.
 
 Proves what a reader would see: the page loads with no failed requests, no console errors and nothing
-fetched from the network, the charts are drawn, and a screenshot records it. Uses Debian's `chromium`
-(never a downloaded browser) with networking switched off.
+fetched from the network; at the checked width (1280 px) nothing runs wider than the page or its column
+and no table cell is squeezed to a word per line; every chart draws data (an element of class `data`
+with a size — axes and a legend alone do not count); a smoke report (a functional check) shows no ranking,
+no ranking bars and no throughput chart; and a screenshot records it. Uses Debian's `chromium` (never a
+downloaded browser) with networking switched off.
 """
 from __future__ import annotations
 
@@ -37,9 +40,13 @@ class PageCheck:
     console_errors: list[str]
     failed_requests: list[str]
     requested_urls: list[str]
-    charts: int  # <svg class="chart"> elements with something drawn in them
+    charts: int  # <svg class="chart"> elements that draw data
     report_data: dict | None  # the page's embedded report data, as the browser parsed it
     screenshot: pathlib.Path | None
+    empty_charts: list[str] = dataclasses.field(default_factory=list)  # titles of charts that draw no data
+    overflow: list[str] = dataclasses.field(default_factory=list)  # what runs wider than the page or its column
+    squeezed: list[str] = dataclasses.field(default_factory=list)  # table cells wrapped to about a word per line
+    smoke_ranking: list[str] = dataclasses.field(default_factory=list)  # ranking shown for a functional check
 
     @property
     def network_urls(self) -> list[str]:
@@ -47,8 +54,82 @@ class PageCheck:
         return [u for u in self.requested_urls if not u.startswith(("file:", "data:", "about:"))]
 
     @property
+    def problems(self) -> list[str]:
+        return ([f"console: {e}" for e in self.console_errors] + [f"failed request: {r}" for r in self.failed_requests]
+                + [f"network request: {u}" for u in self.network_urls]
+                + [f"chart without data: {c}" for c in self.empty_charts]
+                + [f"horizontal overflow: {o}" for o in self.overflow]
+                + [f"squeezed cell: {c}" for c in self.squeezed]
+                + [f"smoke report ranks: {r}" for r in self.smoke_ranking])
+
+    @property
     def ok(self) -> bool:
-        return not self.console_errors and not self.failed_requests and not self.network_urls and self.charts > 0
+        return not self.problems and self.charts > 0
+
+
+# Run in the page: what a reader would see at the checked width.
+_HEADING = """const heading = el => { let best = ''; for (const h of document.querySelectorAll('h1, h2, h3')) {
+  if (h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) best = h.textContent.trim(); }
+  return best; };
+const name = el => el.tagName.toLowerCase() + (el.getAttribute('class') ? '.' + el.getAttribute('class').split(' ')[0] : '')
+  + ' under "' + heading(el) + '"';"""
+CHART_CHECK = "(() => {" + _HEADING + """
+  const charts = [...document.querySelectorAll('svg.chart')];
+  const drawn = s => [...s.querySelectorAll('.data')].some(e => { const b = e.getBBox();
+    return (b.width > 0 || b.height > 0) && e.getBoundingClientRect().width + e.getBoundingClientRect().height > 0; });
+  return {drawn: charts.filter(drawn).length,
+          empty: charts.filter(s => !drawn(s)).map(s => (s.getAttribute('aria-label') || '?') + ' (' + name(s) + ')')};
+})()"""
+LAYOUT_CHECK = "(() => {" + _HEADING + """
+  const overflow = [], squeezed = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth + 1)
+    overflow.push('the page is ' + root.scrollWidth + ' px wide in a ' + root.clientWidth + ' px window');
+  const main = document.querySelector('main') || document.body;
+  const style = getComputedStyle(main);
+  const right = main.getBoundingClientRect().right - parseFloat(style.paddingRight || '0');
+  for (const el of document.querySelectorAll('main table, main .grid, main svg.chart, main pre, main .banner')) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > right + 1)
+      overflow.push(name(el) + ' ends ' + Math.round(box.right - right) + ' px past its column');
+  }
+  for (const cell of document.querySelectorAll('main td')) {
+    // the cell's running text (badges are unbreakable labels, stacked on purpose): its words and lines
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    let words = 0, text = '';
+    const bottoms = new Set();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.badge')) continue;
+      words += node.textContent.trim().split(/\\s+/).filter(w => w.length > 0).length;
+      text += node.textContent;
+      const range = document.createRange(); range.selectNodeContents(node);
+      for (const r of range.getClientRects()) if (r.width > 0) bottoms.add(Math.round(r.bottom));
+    }
+    const lines = bottoms.size;
+    if (words >= 4 && lines >= 3 && words / lines < 2)
+      squeezed.push(name(cell) + ': ' + words + ' words on ' + lines + ' lines ("' + text.trim().slice(0, 40) + '")');
+  }
+  return {overflow, squeezed};
+})()"""
+SMOKE_CHECK = """(() => {
+  const found = [];
+  for (const el of document.querySelectorAll('table.ranking')) found.push('a ranking table');
+  const bars = document.querySelectorAll('.bar').length;
+  if (bars) found.push(bars + ' ranking bars');
+  for (const s of document.querySelectorAll('svg.chart')) {
+    const label = s.getAttribute('aria-label') || '';
+    if (/throughput/i.test(label)) found.push('chart "' + label + '"');
+  }
+  return found;
+})()"""
+
+
+def _is_smoke_report(data: object) -> bool:
+    """A report of smoke runs only: a functional check, which must show no ranking."""
+    if not isinstance(data, dict):
+        return False
+    runs = data.get("runs") or []
+    return bool(data.get("functional")) or (bool(runs) and all(run.get("mode") == "smoke" for run in runs))
 
 
 def find_chromium() -> str:
@@ -103,12 +184,15 @@ def _devtools_port(profile: pathlib.Path, process: subprocess.Popen, timeout: fl
 def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, *, width: int = 1280,
                max_height: int | None = None,
                timeout: float = 30.0) -> PageCheck:
-    """Open `html_path` in headless Chromium; report console errors, failed requests and drawn charts.
+    """Open `html_path` in headless Chromium `width` pixels wide; report console errors, failed and network
+    requests, charts with and without data, horizontal overflow, squeezed table cells and, for a smoke
+    report, any ranking shown.
 
     The screenshot shows the whole page, or its top `max_height` pixels."""
     binary = find_chromium()
     url = pathlib.Path(html_path).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="perflab-chromium-") as profile_dir:
+    # Chromium's helper processes may still write to the profile as it exits: cleaning up is best effort.
+    with tempfile.TemporaryDirectory(prefix="perflab-chromium-", ignore_cleanup_errors=True) as profile_dir:
         profile = pathlib.Path(profile_dir)
         process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
@@ -126,12 +210,18 @@ def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, 
                              mobile=False)
                 session.call("Page.navigate", url=url)
                 session.wait_for("Page.loadEventFired", timeout)
-                charts = session.call("Runtime.evaluate", returnByValue=True, expression=(
-                    "[...document.querySelectorAll('svg.chart')].filter(s => s.getBBox().width > 0 && "
-                    "s.querySelector('polyline, circle, rect')).length"))["result"].get("value", 0)
-                data = session.call("Runtime.evaluate", returnByValue=True, expression=(
-                    "(() => { const e = document.getElementById('report-data'); "
-                    "return e ? JSON.parse(e.textContent) : null; })()"))["result"].get("value")
+
+                def evaluate(expression: str):
+                    answer = session.call("Runtime.evaluate", returnByValue=True, expression=expression)
+                    if "exceptionDetails" in answer:
+                        raise BrowserError(f"page check failed: {answer['exceptionDetails'].get('text')}")
+                    return answer["result"].get("value")
+
+                chart_check = evaluate(CHART_CHECK)
+                layout = evaluate(LAYOUT_CHECK)
+                data = evaluate("(() => { const e = document.getElementById('report-data'); "
+                                "return e ? JSON.parse(e.textContent) : null; })()")
+                smoke = evaluate(SMOKE_CHECK) if _is_smoke_report(data) else []
                 if screenshot is not None:
                     size = session.call("Page.getLayoutMetrics")["cssContentSize"]
                     height = min(size["height"], max_height or size["height"])
@@ -163,4 +253,6 @@ def check_page(html_path: pathlib.Path, screenshot: pathlib.Path | None = None, 
             failed.append(f"{params.get('requestId')}: {params.get('errorText')}")
         elif method == "Network.responseReceived" and params["response"].get("status", 0) >= 400:
             failed.append(f"{params['response']['url']}: HTTP {params['response']['status']}")
-    return PageCheck(url, console_errors, failed, requested, charts, data, screenshot)
+    return PageCheck(url, console_errors, failed, requested, chart_check["drawn"], data, screenshot,
+                     empty_charts=chart_check["empty"], overflow=layout["overflow"], squeezed=layout["squeezed"],
+                     smoke_ranking=smoke)

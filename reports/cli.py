@@ -53,7 +53,7 @@ def report(runs, results_dir, output, screenshot) -> None:
         return
     click.echo(f"wrote {output / 'report.png'} ({check.charts} charts drawn)")
     if not check.ok:
-        for problem in check.console_errors + check.failed_requests + check.network_urls:
+        for problem in check.problems or ["no chart drawn"]:
             click.echo(f"error: report page: {problem}", err=True)
         sys.exit(1)
 
@@ -103,13 +103,19 @@ def list_runs(results_dir) -> None:
         results = run.results
         verified = sum(ranking.is_verified(r) for r in results)
         tables = ranking.rankings([run])
-        size = "default" if "default" in tables else next(iter(tables))
-        best = tables[size][0] if tables[size] and tables[size][0]["rank"] else None
+        size = "default" if "default" in tables else next(iter(tables), None)
+        best = tables[size][0] if size and tables[size] and tables[size][0]["rank"] else None
         commit = run.doc["environment"].get("gitCommit") or "?"
+        if ranking.is_functional(run):
+            figure = "functional check, not ranked"
+        elif best:
+            p99 = "–" if best["p99Ms"] is None else f"{best['p99Ms']:.1f} ms"
+            figure = f"{best['api']} {best['throughput']:,.0f} req/s p99 {p99}"
+        else:
+            figure = "–"
         rows.append((run.id, run.doc["startedAt"][:19] + "Z", run.doc["mode"], run.doc["stack"],
                      commit[:10] + ("+" if run.doc["environment"].get("gitDirty") else ""),
-                     f"{verified}/{len(results)}",
-                     f"{best['api']} {best['throughput']:,.0f} req/s p99 {best['p99Ms']:.1f} ms" if best else "–"))
+                     f"{verified}/{len(results)}", figure))
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())

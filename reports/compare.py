@@ -3,9 +3,17 @@
 In the spirit of pyperf's `compare_to`: a change is only called a change when a test on the raw samples
 (or on the repeats) says it is unlikely to be noise; otherwise it is printed as "not significant".
 
-- Repeats (two or more per side): Welch's t-test on the per-repeat figures.
-- Raw samples: throughput is tested with Welch's t-test on request counts per time bin of the phase;
-  each latency percentile with a bootstrap of the ratio of the two percentiles.
+Every interval is a 95 % confidence interval of the ratio B / A, computed on the log scale and turned back
+into a ratio, so it is never below 0 (a change never below −100 %) and it is asymmetric around the
+change as ratios are:
+
+- Raw samples: a bootstrap of log(B / A). Throughput resamples each phase's per-interval request rates
+  (the ratio of mean rates); each latency percentile resamples the requests (the ratio of the
+  percentiles). The interval is the bootstrap's 2.5 and 97.5 percentiles of log(B / A), exponentiated; the
+  p-value is twice the smaller share of resamples on either side of log(B / A) = 0.
+- Repeats (two or more per side): Welch's t-test on the logarithms of the per-repeat figures; the interval
+  is that of the ratio of geometric means. A bootstrap of two or three repeats would know only a handful
+  of distinct resamples and give intervals far too narrow.
 - Neither: no test; the change is shown but never called significant.
 """
 from __future__ import annotations
@@ -65,15 +73,17 @@ class Change:
         return self.significant and not self.better and abs(self.percent) > threshold_percent
 
 
-def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float, float, float]:
-    """p-value and confidence interval of mean(b)/mean(a) (difference interval scaled by mean(a))."""
-    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no spread on either side: the t-test is undefined
-        ratio = float(b[0] / a[0])
+def _log_welch(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:
+    """Repeats: p-value and interval of the ratio of geometric means, Welch's t-test on log figures."""
+    if (a <= 0).any() or (b <= 0).any():
+        return None, None, None  # no logarithm: not tested
+    log_a, log_b = np.log(a), np.log(b)
+    if np.ptp(log_a) == 0 and np.ptp(log_b) == 0:  # no spread on either side: the t-test is undefined
+        ratio = float(np.exp(log_b[0] - log_a[0]))
         return (1.0 if ratio == 1 else 0.0), ratio, ratio
-    test = stats.ttest_ind(b, a, equal_var=False)
+    test = stats.ttest_ind(log_b, log_a, equal_var=False)
     low, high = test.confidence_interval(1 - alpha)
-    mean_a = float(np.mean(a))
-    return float(test.pvalue), 1 + float(low) / mean_a, 1 + float(high) / mean_a
+    return float(test.pvalue), float(np.exp(low)), float(np.exp(high))
 
 
 def _bin_rates(starts: list[float], phase: dict[str, Any]) -> np.ndarray:
@@ -84,8 +94,27 @@ def _bin_rates(starts: list[float], phase: dict[str, Any]) -> np.ndarray:
     return counts / width
 
 
+def _log_interval(log_ratios: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """p-value and interval of a ratio from bootstrap replicates of its logarithm."""
+    low, high = np.percentile(log_ratios, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    p_value = min(1.0, 2 * min(float(np.mean(log_ratios <= 0)), float(np.mean(log_ratios >= 0))))
+    return p_value, float(np.exp(low)), float(np.exp(high))
+
+
+def _bootstrap_rate_ratio(a: np.ndarray, b: np.ndarray, alpha: float,
+                          rng) -> tuple[float | None, float | None, float | None]:
+    """Throughput: the ratio of mean per-interval rates, B / A, bootstrapped on the log scale."""
+    means_a = a[rng.integers(0, len(a), (BOOTSTRAP_RESAMPLES, len(a)))].mean(axis=1)
+    means_b = b[rng.integers(0, len(b), (BOOTSTRAP_RESAMPLES, len(b)))].mean(axis=1)
+    valid = (means_a > 0) & (means_b > 0)
+    if valid.sum() < BOOTSTRAP_RESAMPLES // 2:
+        return None, None, None
+    return _log_interval(np.log(means_b[valid]) - np.log(means_a[valid]), alpha)
+
+
 def _bootstrap_ratios(a: np.ndarray, b: np.ndarray, alpha: float, rng) -> dict[str, tuple[float, float, float]]:
-    """Per latency percentile: p-value and interval of percentile(b) / percentile(a), resampling each side.
+    """Per latency percentile: p-value and interval of percentile(B) / percentile(A), resampling each side,
+    on the log scale.
 
     Large phases are first subsampled (without replacement) to keep a report interactive."""
     a = rng.choice(a, BOOTSTRAP_MAX_SAMPLES, replace=False) if len(a) > BOOTSTRAP_MAX_SAMPLES else a
@@ -93,12 +122,9 @@ def _bootstrap_ratios(a: np.ndarray, b: np.ndarray, alpha: float, rng) -> dict[s
     qs = list(_PERCENTILE.values())
     qa = np.percentile(a[rng.integers(0, len(a), (BOOTSTRAP_RESAMPLES, len(a)))], qs, axis=1)
     qb = np.percentile(b[rng.integers(0, len(b), (BOOTSTRAP_RESAMPLES, len(b)))], qs, axis=1)
-    tests = {}
-    for metric, ratios in zip(_PERCENTILE, qb / qa):
-        low, high = np.percentile(ratios, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-        p_value = min(1.0, 2 * min(np.mean(ratios <= 1), np.mean(ratios >= 1)))
-        tests[metric] = (float(p_value), float(low), float(high))
-    return tests
+    floor = np.finfo(float).tiny  # a latency of 0 ms (below the clock's resolution) stays on the log scale
+    logs = np.log(np.maximum(qb, floor)) - np.log(np.maximum(qa, floor))
+    return {metric: _log_interval(log_ratios, alpha) for metric, log_ratios in zip(_PERCENTILE, logs)}
 
 
 def _figure(phase: dict[str, Any], metric: str) -> float:
@@ -139,13 +165,15 @@ def compare(run_a: Run, run_b: Run, alpha: float = 0.05, seed: int = 0) -> list[
                 method = "none"
                 if use_repeats:
                     method = "repeats"
-                    p_value, low, high = _welch(np.array([_figure(p, metric) for p in phases_a]),
-                                                np.array([_figure(p, metric) for p in phases_b]), alpha)
+                    p_value, low, high = _log_welch(np.array([_figure(p, metric) for p in phases_a], dtype=float),
+                                                    np.array([_figure(p, metric) for p in phases_b], dtype=float),
+                                                    alpha)
                 elif samples_a and samples_b and name in samples_a.start_s and name in samples_b.start_s:
                     method = "samples"
                     if metric == "throughput":
-                        p_value, low, high = _welch(_bin_rates(samples_a.start_s[name], phase_a),
-                                                    _bin_rates(samples_b.start_s[name], phases_b[0]), alpha)
+                        p_value, low, high = _bootstrap_rate_ratio(
+                            _bin_rates(samples_a.start_s[name], phase_a),
+                            _bin_rates(samples_b.start_s[name], phases_b[0]), alpha, rng)
                     else:
                         latency_tests = latency_tests or _bootstrap_ratios(
                             np.asarray(samples_a.latency_ms[name]), np.asarray(samples_b.latency_ms[name]), alpha, rng)

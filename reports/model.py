@@ -81,13 +81,17 @@ def raw_samples(run: Run, result: dict[str, Any]) -> Samples | None:
         return None
     samples = Samples({}, {}, {})
     with gzip.open(path, "rt", newline="") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.reader(handle)
+        header = next(reader, [])
         expected = {"start_unix_ns", "latency_us", "phase", "code", "ok"}
-        if not expected <= set(reader.fieldnames or ()):
+        if not expected <= set(header):
             raise ResultsError(f"{path}: header must hold {', '.join(sorted(expected))}")
+        start, latency, phase, ok = (header.index(column) for column in ("start_unix_ns", "latency_us", "phase", "ok"))
         for row in reader:
-            phase = row["phase"]
-            samples.start_s.setdefault(phase, []).append(int(row["start_unix_ns"]) / 1e9)
-            samples.latency_ms.setdefault(phase, []).append(int(row["latency_us"]) / 1000)
-            samples.ok.setdefault(phase, []).append(row["ok"] in ("1", "true", "True"))
+            name = row[phase]
+            if name not in samples.start_s:
+                samples.start_s[name], samples.latency_ms[name], samples.ok[name] = [], [], []
+            samples.start_s[name].append(int(row[start]) / 1e9)
+            samples.latency_ms[name].append(int(row[latency]) / 1000)
+            samples.ok[name].append(row[ok] in ("1", "true", "True"))
     return samples

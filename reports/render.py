@@ -1,7 +1,12 @@
-"""Turning runs into the report's data, and the data into Markdown and self-contained HTML (jinja2)."""
+"""Turning runs into the report's data, and the data into Markdown and self-contained HTML (jinja2).
+
+A smoke run is a functional check: its report says so, lists the APIs without ranking them and draws no
+throughput chart. Every figure a table leaves empty carries a numbered note saying why.
+"""
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from typing import Any
 
@@ -9,12 +14,16 @@ import jinja2
 
 from reports import charts
 from reports.compare import Change
-from reports.model import Run, parse_time
-from reports.ranking import is_verified, payload_sizes, rankings, warnings
+from reports.model import Run, parse_time, raw_samples
+from reports.ranking import is_functional, is_verified, payload_sizes, rankings, warnings
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=jinja2.select_autoescape(
     enabled_extensions=("html.j2",), default_for_string=False), trim_blocks=True, lstrip_blocks=True,
     keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+PERFORMANCE_CURVE_MODES = ("full", "saturation")  # modes whose phases step up the load: a knee to show
+CURVE_POINTS = 48  # points of a latency-distribution curve (plus the extremes)
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _num(value: Any, digits: int = 1) -> str:
@@ -38,7 +47,8 @@ def _md_cell(value: Any) -> str:
 
 
 _env.filters.update(gib=lambda v: "–" if v is None else f"{v / 2**30:.0f} GiB", num=_num, percent=_percent, mb=_mb,
-                    md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1))
+                    md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1),
+                    sup=lambda n: str(n).translate(SUPERSCRIPTS))
 
 
 def _phase_names(results: list[dict[str, Any]]) -> list[str]:
@@ -59,17 +69,65 @@ def _label(api: str, verified: bool) -> str:
     return api if verified else f"{api} (unverified)"
 
 
+def _reference(phase: dict[str, Any]) -> float | None:
+    return (phase.get("reference") or {}).get("throughput")
+
+
+def number_notes(rows: list[dict[str, Any]], notes: list[str]) -> None:
+    """Give each row's missing figures a note number (`refs`); equal reasons share one note."""
+    for row in rows:
+        row["refs"] = {}
+        for column, why in (row.get("missing") or {}).items():
+            if why not in notes:
+                notes.append(why)
+            row["refs"][column] = notes.index(why) + 1
+
+
+def percentile_curve(latencies: list[float], points: int = CURVE_POINTS) -> list[list[float]]:
+    """(1 / (1 - p), latency) pairs of an empirical distribution: the sample of rank r of n sits at
+    p = (r - 0.5) / n, so the fastest is at about 1 and the slowest at 2n; ranks are picked evenly on the
+    log axis."""
+    values = sorted(latencies)
+    n = len(values)
+    if not n:
+        return []
+    ranks = {1, n}
+    for k in range(points):
+        x = (2 * n) ** (k / max(1, points - 1))
+        ranks.add(min(n, max(1, round(n + 0.5 - n / x))))
+    return [[float(f"{n / (n - r + 0.5):.4g}"), round(values[r - 1], 3)] for r in sorted(ranks)]
+
+
+def knee(points: list[tuple[float, float, str]]) -> int | None:
+    """The knee of a throughput-latency curve: the point of highest power, throughput / latency (Kleinrock):
+    past it, more load buys less throughput than it costs in latency."""
+    powered = [(x / y, i) for i, (x, y, _) in enumerate(points) if y and y > 0]
+    return max(powered)[1] if powered else None
+
+
 def build(runs: list[Run]) -> dict[str, Any]:
     """Everything the report shows, as plain data (embedded in the HTML, and what its golden test reads)."""
     tables = rankings(runs)
     sizes = payload_sizes(runs)
     all_results = [r for run in runs for r in run.results]
+    performance = [run for run in runs if not is_functional(run)]
     colors = charts.colors_for([r["api"] for r in all_results])
+    notes: dict[str, list[str]] = {}
+    for size, rows in tables.items():
+        if any(row["referenceFraction"] is not None for row in rows):
+            for row in rows:
+                if row["referenceFraction"] is None and row["throughput"] is not None:
+                    row["missing"]["referenceFraction"] = f"no database reference was measured for phase {row['phase']}"
+        notes[size] = []
+        number_notes(rows, notes[size])
     per_size = {}
     for size in sizes:
-        results = [r for r in all_results if r["payloadSize"] == size and r["phases"]]
+        results = [r for run in performance for r in run.results if r["payloadSize"] == size and r["phases"]]
+        if not results:
+            continue
         phases = _phase_names(results)
-        apis = [row["api"] for row in tables[size] if row["throughput"] is not None]
+        rows = [row for row in tables[size] if row["throughput"] is not None and not row["functionalCheck"]]
+        apis = [row["api"] for row in rows]
         by_api = {api: [r for r in results if r["api"] == api] for api in apis}
         verified = {api: all(is_verified(r) for r in by_api[api]) for api in apis}
 
@@ -77,17 +135,30 @@ def build(runs: list[Run]) -> dict[str, Any]:
             return [{"api": api, "label": _label(api, verified[api]), "color": colors[api], "verified": verified[api],
                      "values": [_median_phase_value(by_api[api], phase, pick) for phase in phases]} for api in apis]
 
-        ranked = [row for row in tables[size] if row["throughput"] is not None]
+        reference = [_median_phase_value(results, phase, _reference) for phase in phases]
+
+        def bars(key, rows=rows, size=size):
+            return [{"label": _label(r["api"], r["verified"]), "color": colors[r["api"]], "value": r[key],
+                     "phase": r["phase"], "note": r["refs"].get(key)} for r in rows]
+
+        stepped = any(run.doc["mode"] in PERFORMANCE_CURVE_MODES for run in performance
+                      if any(r["payloadSize"] == size for r in run.results))
+        curves = []
+        if stepped:
+            for item in series(lambda p: p["throughput"]):
+                p95 = next(s for s in series(lambda p: p["latencyMs"].get("p95")) if s["api"] == item["api"])
+                points = [(x, y, phase) for x, y, phase in zip(item["values"], p95["values"], phases)
+                          if x is not None and y is not None]
+                curves.append({**item, "points": [list(p) for p in points], "knee": knee(points)})
+        limit = max((v for v in reference if v is not None), default=None)
         per_size[size] = {
             "phases": phases,
             "throughput": series(lambda p: p["throughput"]),
             "latency": {q: series(lambda p, q=q: p["latencyMs"].get(q)) for q in ("p50", "p95", "p99")},
-            "efficiency": {
-                "requestsPerCpuSecond": [{"label": _label(r["api"], r["verified"]), "color": colors[r["api"]],
-                                          "value": r["requestsPerCpuSecond"], "phase": r["phase"]} for r in ranked],
-                "memoryMBPerRequest": [{"label": _label(r["api"], r["verified"]), "color": colors[r["api"]],
-                                        "value": r["memoryMBPerRequest"], "phase": r["phase"]} for r in ranked],
-            },
+            "reference": reference if limit is not None else None,
+            "efficiency": {"requestsPerCpuSecond": bars("requestsPerCpuSecond"),
+                           "memoryPeakBytes": bars("memoryPeakBytes"), "memoryMBPer1kRps": bars("memoryMBPer1kRps")},
+            "knee": {"curves": curves, "reference": limit} if curves else None,
         }
     # Scaling compares an API with itself across sizes, so only APIs verified at every size are drawn.
     scaling_apis = sorted({row["api"] for rows in tables.values() for row in rows if row["rank"]} - {
@@ -96,90 +167,186 @@ def build(runs: list[Run]) -> dict[str, Any]:
                          "values": [next((row[metric] for row in tables[size] if row["api"] == api), None)
                                     for size in sizes]} for api in scaling_apis]
                for metric in ("throughput", "p99Ms")}
+    details = [_result_detail(run, result) for run in runs for result in run.results]
+    notes["database"] = []
+    number_notes([d["database"] for d in details if d["database"]], notes["database"])
     return {
         "runs": [_run_summary(run) for run in runs],
+        "functional": not performance,
         "warnings": warnings(runs),
         "payloadSizes": sizes,
         "payloadBytes": {size: next(r.get("payloadBytes") for r in all_results if r["payloadSize"] == size)
                          for size in sizes},
         "rankings": tables,
+        "notes": notes,
         "charts": per_size,
         "scaling": scaling,
-        "results": [_result_detail(run, result) for run in runs for result in run.results],
+        "latencyDistribution": _distributions(runs, sizes, colors),
+        "results": details,
     }
+
+
+def _distributions(runs: list[Run], sizes: list[str], colors: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per payload size, latency-distribution charts from the raw samples: one per API with a curve per
+    phase; when every API has a single phase (a smoke run), one chart with a curve per API."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for size in sizes:
+        merged: dict[str, dict[str, list[float]]] = {}
+        verified: dict[str, bool] = {}
+        for run in runs:
+            for result in run.results:
+                if result["payloadSize"] != size or not result["phases"]:
+                    continue
+                samples = raw_samples(run, result)
+                if samples is None:
+                    continue
+                verified[result["api"]] = verified.get(result["api"], True) and is_verified(result)
+                for phase in result["phases"]:
+                    latencies = [lat for lat, ok in zip(samples.latency_ms.get(phase["name"], []),
+                                                        samples.ok.get(phase["name"], [])) if ok]
+                    merged.setdefault(result["api"], {}).setdefault(phase["name"], []).extend(latencies)
+        merged = {api: {phase: lat for phase, lat in phases.items() if lat} for api, phases in merged.items()}
+        merged = {api: phases for api, phases in merged.items() if phases}
+        if not merged:
+            continue
+        if all(len(phases) == 1 for phases in merged.values()):
+            phase = next(iter(next(iter(merged.values()))))
+            out[size] = [{"title": f"Latency distribution — {phase} phase", "series": [
+                {"label": _label(api, verified[api]), "color": colors[api], "verified": verified[api],
+                 "requests": len(lat), "points": percentile_curve(lat)}
+                for api, phases in sorted(merged.items()) for lat in phases.values()]}]
+        else:
+            out[size] = [{"title": f"Latency distribution — {_label(api, verified[api])}", "series": [
+                {"label": phase, "color": charts.PHASE_COLORS[i % len(charts.PHASE_COLORS)],
+                 "verified": verified[api], "requests": len(lat), "points": percentile_curve(lat)}
+                for i, (phase, lat) in enumerate(phases.items())]} for api, phases in merged.items()]
+    return out
 
 
 def _run_summary(run: Run) -> dict[str, Any]:
     doc = run.doc
     return {"runId": run.id, "mode": doc["mode"], "stack": doc["stack"], "startedAt": doc["startedAt"],
             "finishedAt": doc.get("finishedAt"), "command": doc.get("command"), "environment": doc["environment"],
-            "config": doc["config"]}
+            "config": doc["config"], "functional": is_functional(run)}
 
 
 def _result_detail(run: Run, result: dict[str, Any]) -> dict[str, Any]:
     """Per result: verification, resource use over time with phase boundaries, database figures."""
-    origin = parse_time(result["phases"][0]["start"]).timestamp() - 1 if result["phases"] else 0
+    times = [parse_time(s["t"]).timestamp() for s in result.get("resourceSamples") or []]
+    starts = [parse_time(p["start"]).timestamp() - 1 for p in result["phases"]]
+    origin = min(times + starts, default=0.0)
     seconds = lambda text: round(parse_time(text).timestamp() - origin, 3)  # noqa: E731
-    samples: dict[str, list[list[float]]] = {}
+    samples: dict[str, list[list[Any]]] = {}
     for sample in result.get("resourceSamples") or []:
         samples.setdefault(sample["role"], []).append(
-            [seconds(sample["t"]), sample.get("cpuPercent"), sample.get("memoryBytes")])
+            [seconds(sample["t"]), sample.get("cpuPercent"), sample.get("memoryBytes"), sample.get("container") or ""])
     verification = result.get("verification") or {}
     acknowledged = verification.get("acknowledged") or 0
     statements = verification.get("statements") or {}
     database = result.get("database") or {}
-    return {
+    detail: dict[str, Any] = {
         "runId": run.id, "api": result["api"], "payloadSize": result["payloadSize"], "repeat": result["repeat"],
         "status": result["status"], "verified": is_verified(result), "problem": result.get("problem"),
-        "verification": verification or None,
+        "functional": is_functional(run), "verification": verification or None,
         "phases": [[p["name"], seconds(p["start"]), seconds(p["end"])] for p in result["phases"]],
         "resourceSamples": samples,
-        "database": {
+        "database": None,
+    }
+    if database:
+        figures = {
             "topStatements": database.get("topStatements") or [],
             "cacheHitRatio": database.get("cacheHitRatio"),
             "connections": database.get("connections"),
             "eventInsertsPerEvent": round(statements["eventInsertCalls"] / acknowledged, 3)
-            if acknowledged and "eventInsertCalls" in statements else None,
+            if acknowledged and statements.get("eventInsertCalls") is not None else None,
             "entityUpsertsPerEvent": round(statements["entityUpsertCalls"] / acknowledged, 3)
-            if acknowledged and "entityUpsertCalls" in statements else None,
-        } if database else None,
-    }
+            if acknowledged and statements.get("entityUpsertCalls") is not None else None,
+        }
+        missing = {}
+        for key in ("eventInsertsPerEvent", "entityUpsertsPerEvent"):
+            if figures[key] is None:
+                missing[key] = ("no event was acknowledged" if not acknowledged
+                                else "pg_stat_statements held no count for the statement")
+        if figures["cacheHitRatio"] is None:
+            missing["cacheHitRatio"] = "the database read no block in this measurement"
+        if not figures["connections"]:
+            missing["connections"] = "connections were not recorded"
+        if verification.get("persisted") is None:
+            missing["persisted"] = "the database could not be counted after the run"
+        figures["missing"] = missing
+        detail["database"] = figures
+    return detail
+
+
+def _resource_charts(detail: dict[str, Any]) -> dict[str, Any] | None:
+    """CPU and memory over time of one result, and what the text beside them must say."""
+    roles = detail["resourceSamples"]
+    if not roles:
+        return None
+    cpu, memory = [], []
+    for role, points in roles.items():
+        containers = sorted({p[3] for p in points})
+        for k, container in enumerate(containers):
+            mine = [p for p in points if p[3] == container]
+            label = role if len(containers) == 1 else f"{role} {container.rsplit('-', 1)[-1]}"
+            color = charts.ROLE_COLORS.get(role, "#666") if k == 0 else charts.PALETTE[(k + 4) % len(charts.PALETTE)]
+            cpu.append((label, color, [(t, c) for t, c, _, _ in mine if c is not None]))
+            memory.append((label, color, [(t, m / 1e6) for t, _, m, _ in mine if m is not None]))
+    cpu_svg, cpu_marks = charts.time_chart("CPU", cpu, detail["phases"], y_label="% of one core")
+    memory_svg, memory_marks = charts.time_chart("Memory", memory, detail["phases"], y_label="MB")
+    single = sorted(label for label, _, points in cpu if len(points) == 1)
+    return {"svgs": [cpu_svg, memory_svg], "marks": sorted(cpu_marks | memory_marks), "single": single,
+            "absent": [role for role in ("api", "database", "loadgen") if role not in roles]}
 
 
 def _svgs(data: dict[str, Any]) -> dict[str, Any]:
     """The SVG charts of the HTML report, drawn from the report data."""
-    def lines(title, categories, series, unit):
-        return charts.line_chart(title, categories, [(s["label"], s["color"], s["values"], not s["verified"]) for s in series],
-                                 y_label=unit)
+    def lines(title, categories, series, unit, reference=None):
+        drawn = [(s["label"], s["color"], s["values"], not s["verified"]) for s in series]
+        if reference:
+            drawn.append(("database limit", charts.REFERENCE_COLOR, reference, True))
+        return charts.line_chart(title, categories, drawn, y_label=unit)
 
-    out: dict[str, Any] = {"sizes": {}, "results": []}
+    def bars(title, items, unit, scale=1.0):
+        shown = [(b["label"], b["color"], None if b["value"] is None else b["value"] * scale,
+                  f"@ {b['phase']}" if b["value"] is not None else f"not measured (note {b['note']})")
+                 for b in items]
+        return charts.hbar_chart(title, shown, unit=unit) if any(b[2] is not None for b in shown) else None
+
+    out: dict[str, Any] = {"sizes": {}, "results": [], "distributions": {}}
     for size, spec in data["charts"].items():
+        efficiency = spec["efficiency"]
+        knee = spec["knee"]
+        reference = None
+        if knee and knee["reference"] is not None:
+            reference = (knee["reference"], f"database limit {knee['reference']:,.0f} req/s")
         out["sizes"][size] = {
-            "throughput": lines("Throughput by phase", spec["phases"], spec["throughput"], "requests / s"),
+            "throughput": lines("Throughput by phase", spec["phases"], spec["throughput"], "requests / s",
+                                spec["reference"]),
             "latency": {q: lines(f"{q} latency by phase", spec["phases"], series, "ms")
                         for q, series in spec["latency"].items()},
-            "rps": charts.hbar_chart("Requests per API CPU-second (higher is better)",
-                                     [(b["label"], b["color"], b["value"], f"@ {b['phase']}")
-                                      for b in spec["efficiency"]["requestsPerCpuSecond"]], unit="req / CPU-s"),
-            "mb": charts.hbar_chart("Peak API memory per request (lower is better)",
-                                    [(b["label"], b["color"], b["value"], f"@ {b['phase']}")
-                                     for b in spec["efficiency"]["memoryMBPerRequest"]], unit="MB / request"),
+            "efficiency": [chart for chart in (
+                bars("Requests per API CPU-second (higher is better)", efficiency["requestsPerCpuSecond"],
+                     "req / CPU-s"),
+                bars("Peak API memory (lower is better)", efficiency["memoryPeakBytes"], "MB", 1e-6),
+                bars("API memory per 1k req/s of throughput (lower is better)", efficiency["memoryMBPer1kRps"],
+                     "MB per 1,000 req/s")) if chart],
+            "knee": charts.xy_chart(
+                "Throughput against p95 latency, phase by phase",
+                [(c["label"], c["color"], [tuple(p) for p in c["points"]], not c["verified"], c["knee"])
+                 for c in knee["curves"]], x_label="throughput (requests / s)", y_label="p95 latency (ms)",
+                reference=reference) if knee else None,
         }
+    for size, items in data["latencyDistribution"].items():
+        out["distributions"][size] = [charts.percentile_chart(
+            item["title"], [(s["label"], s["color"], [tuple(p) for p in s["points"]], not s["verified"])
+                            for s in item["series"]]) for item in items]
     sizes = [f"{size} ({data['payloadBytes'][size]} B)" for size in data["payloadSizes"]]
     out["scaling"] = [lines("Throughput by payload size", sizes, data["scaling"]["throughput"], "requests / s"),
                       lines("p99 latency by payload size", sizes, data["scaling"]["p99Ms"], "ms")]
-    for detail in data["results"]:
-        roles = detail["resourceSamples"]
-        if not roles:
-            out["results"].append(None)
-            continue
-        colors = charts.ROLE_COLORS
-        cpu = [(role, colors.get(role, "#666"), [(t, c) for t, c, _ in points if c is not None])
-               for role, points in roles.items()]
-        memory = [(role, colors.get(role, "#666"), [(t, m / 1e6) for t, _, m in points if m is not None])
-                  for role, points in roles.items()]
-        out["results"].append([charts.time_chart("CPU", cpu, detail["phases"], y_label="% of one core"),
-                               charts.time_chart("Memory", memory, detail["phases"], y_label="MB")])
+    out["results"] = [_resource_charts(detail) for detail in data["results"]]
+    marks = {mark for item in out["results"] if item for mark in item["marks"]}
+    out["phaseMarks"] = sorted(marks)
     return out
 
 
@@ -192,11 +359,14 @@ def html(data: dict[str, Any]) -> str:
     return _env.get_template("report.html.j2").render(data=data, svg=_svgs(data), data_json=payload)
 
 
+def _ci(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round((value - 1) * 100, 2)
+
+
 def compare_data(run_a: Run, run_b: Run, changes: list[Change], threshold: float | None) -> dict[str, Any]:
     rows = [{"api": c.api, "payloadSize": c.payload_size, "phase": c.phase, "metric": c.metric, "a": c.a, "b": c.b,
              "ratio": round(c.ratio, 4), "percent": round(c.percent, 2),
-             "ciLow": None if c.ci_low is None else round((c.ci_low - 1) * 100, 2),
-             "ciHigh": None if c.ci_high is None else round((c.ci_high - 1) * 100, 2),
+             "ciLow": _ci(c.ci_low), "ciHigh": _ci(c.ci_high),
              "pValue": None if c.p_value is None else round(c.p_value, 4), "method": c.method,
              "significant": c.significant, "better": c.better, "verdict": c.verdict, "verified": c.verified,
              "regression": c.is_regression(threshold or 0.0)} for c in changes]

@@ -211,7 +211,7 @@ def build_artifacts(config: StackConfig, api_names: list[str] | None, log: Log) 
     from runner import images
 
     services = catalogue.apis(api_names if api_names is not None else config.api_names)
-    for service in (catalogue.HEALTHPROBE, *services):
+    for service in (catalogue.HEALTHPROBE, catalogue.LOADGEN, *services):  # LOADGEN: the generator task image
         images.build_artifact(service, log=log)
     images.export_base_image_id()  # content tags cover the base image, as locally
     log("building the db-admin function's psycopg2 wheel (lambda/db-admin/build.sh)")
@@ -272,13 +272,15 @@ def check_outputs(result: dict, aws_session) -> list[str]:
     return problems
 
 
-def scale(result: dict, api: str, count: int, aws_session) -> dict:
-    """Set the desired count of a container API's service (1 to measure it, 0 after): one API at a time."""
+def scale(result: dict, api: str, count: int, aws_session, maximum: int = 1) -> dict:
+    """Set the desired count of a container API's service (`maximum` at most to measure it — the stack's
+    perflab:desiredCountUnderTest, 1 by default — and 0 after): one API at a time."""
     entry = result.get("apis", {}).get(api)
     if entry is None or entry.get("deployment") != "container":
         raise AwsError(f"{api} is not a container API of the aws stack")
-    if count not in (0, 1):
-        raise AwsError("an API runs one task while measured, none otherwise")
+    if not 0 <= count <= maximum:
+        raise AwsError("an API runs one task while measured, none otherwise" if maximum == 1 else
+                       f"an API runs at most {maximum} tasks while measured (perflab:desiredCountUnderTest)")
     ecs = aws_session.client("ecs")
     service = ecs.update_service(cluster=result["cluster"], service=entry["service"], desiredCount=count)["service"]
     return {"service": service["serviceName"], "desiredCount": service["desiredCount"]}

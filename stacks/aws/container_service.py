@@ -132,5 +132,6 @@ class ContainerService(pulumi.ComponentResource):
             "repository": self.repository.repository_url, "image": self.image.repo_digest,
             "resourceClass": service.resource_class, "limits": settings.limits(service.resource_class).as_dict(),
             "fargate": size.as_dict(), "logGroup": self.log_group.name,
+            "targetGroup": self.target_group.arn,  # the runner waits for healthy targets here
         }
         self.register_outputs({"service": self.service.name})

@@ -92,6 +92,7 @@ class LambdaFunction(pulumi.ComponentResource):
         self.output = {
             "deployment": "lambda", "protocol": service.protocol, "port": 443,
             "endpoint": self.api.api_endpoint, "functionName": self.function.name, "logGroup": self.log_group.name,
+            "apiId": self.api.id,  # the HTTP API's CloudWatch dimension (ApiId)
             "resourceClass": service.resource_class, "limits": settings.limits(service.resource_class).as_dict(),
             "memoryMiB": memory, "vcpuEquivalent": round(memory / LAMBDA_MIB_PER_VCPU, 3),
             "architecture": settings.lambda_architecture, "dbPoolMax": settings.config.lambda_db_pool_max,

@@ -3,8 +3,9 @@
 Besides the keys the local stack shares (limits, dbPoolMax, logLevel, maxBodyBytes, apis, lambdaDbPoolMax),
 the AWS program reads: `egress` (nat | endpoints), `vpcCidr`, `database` (RDS instance class, storage,
 engine version, user, database name), `rdsParameters` (extra parameter-group settings), `logRetentionDays`,
-`lambdaTimeoutSeconds`, `lambdaReservedConcurrency`, `httpApiThrottle`, `cpuArchitecture` and `prices`
-(read by the runner's cost estimate only). See docs/aws.md.
+`lambdaTimeoutSeconds`, `lambdaReservedConcurrency`, `httpApiThrottle`, `cpuArchitecture`, and the runner's
+`prices` (cost estimate, cost per million events) and `desiredCountUnderTest` (tasks of the API measured).
+See docs/aws.md.
 
 Resource classes map to AWS sizes without rounding (a class is what every API of it gets, exactly):
 - Fargate: `cpus` x 1024 = CPU units, `memory` in MiB; the pair must be one Fargate accepts
@@ -26,7 +27,7 @@ from perflab.settings import PROJECT, Limits, StackConfig
 
 KEYS = ("target", "limits", "dbPoolMax", "maxBodyBytes", "logLevel", "apis", "lambdaDbPoolMax", "egress",
         "vpcCidr", "database", "rdsParameters", "logRetentionDays", "lambdaTimeoutSeconds",
-        "lambdaReservedConcurrency", "httpApiThrottle", "cpuArchitecture", "prices")
+        "lambdaReservedConcurrency", "httpApiThrottle", "cpuArchitecture", "prices", "desiredCountUnderTest")
 API_OVERRIDE_VARIABLE = "PERFLAB_APIS"  # the runner's one-run narrowing of perflab:apis, as locally
 
 EGRESS_CHOICES = ("nat", "endpoints")

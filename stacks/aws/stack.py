@@ -16,6 +16,7 @@ from stacks.aws.admin import AdminFunction
 from stacks.aws.container_service import ContainerService
 from stacks.aws.database import Database
 from stacks.aws.function import LambdaFunction
+from stacks.aws.generator import LoadGenerator
 from stacks.aws.network import Network
 from stacks.aws.settings import AwsSettings
 from stacks.aws.storage import ResultsBucket
@@ -87,6 +88,7 @@ class AwsStack(pulumi.ComponentResource):
         self.admin = AdminFunction("db-admin", settings=settings, network=self.network, security_group=sg["admin"],
                                    database=self.database, account_id=account_id, opts=child)
         self.results = ResultsBucket("results", settings.stack, opts=child)
+        self.generator = LoadGenerator("loadgen", settings=settings, opts=child)
 
         self.outputs = {
             "stack": settings.stack,
@@ -102,6 +104,8 @@ class AwsStack(pulumi.ComponentResource):
             # What the runner needs to start generator tasks next to the APIs.
             "loadgen": {"cluster": self.cluster.name, "subnetIds": self.network.private_subnet_ids,
                         "securityGroupId": sg["loadgen"].id,
+                        # The generator task (run_task, N at a time): runner/aws_run.py.
+                        **self.generator.output,
                         # The Lambdas' HTTP APIs are public endpoints: reachable from the VPC through NAT.
                         "reachesLambdas": settings.egress == "nat"},
             "admin": self.admin.output,

@@ -19,7 +19,7 @@ from perflab import catalogue
 from perflab.errors import ConfigError
 from perflab.settings import Limits, StackConfig
 from stacks.aws import admin as aws_admin
-from stacks.aws import container_service, function, iam
+from stacks.aws import container_service, function, generator, iam
 from stacks.aws import settings as aws_settings
 from tests.aws.mocks import ECR_PASSWORD, SECRET_ARN, ProgramRun
 
@@ -31,7 +31,7 @@ def _fixed_tag(service: catalogue.Service, base_image_id: str | None = None) -> 
     return TAG
 
 
-container_service.content_tag = _fixed_tag
+container_service.content_tag = generator.content_tag = _fixed_tag
 _real_require_file = function.require_file
 function.require_file = aws_admin.require_file = lambda path: path
 aws_admin.require_dir = lambda path: path
@@ -57,6 +57,11 @@ def _rules():
 def _container_definition(run: ProgramRun, service) -> dict:
     task = run.named("aws:ecs/taskDefinition:TaskDefinition", service.name)
     [definition] = json.loads(task.inputs["containerDefinitions"])
+    return definition
+
+
+def _generator_definition(run: ProgramRun) -> dict:
+    [definition] = json.loads(run.named("aws:ecs/taskDefinition:TaskDefinition", "loadgen").inputs["containerDefinitions"])
     return definition
 
 
@@ -189,8 +194,9 @@ def test_no_security_group_accepts_ingress_from_the_internet():
 def test_iam_statements_name_their_actions_and_resources():
     def check(_):
         policies = PROGRAM.of_type("aws:iam/rolePolicy:RolePolicy")
-        # One role per workload: each container API's task execution, each Lambda, the admin function.
-        assert len(policies) == len(PROGRAM.of_type("aws:iam/role:Role")) == len(catalogue.APIS) + 1
+        # One role per workload: each container API's task execution, each Lambda, the admin function, the
+        # generator's task execution.
+        assert len(policies) == len(PROGRAM.of_type("aws:iam/role:Role")) == len(catalogue.APIS) + 2
         for policy in policies:
             for statement in json.loads(policy.inputs["policy"])["Statement"]:
                 assert statement["Effect"] == "Allow"
@@ -238,6 +244,7 @@ def test_every_log_group_has_retention_and_every_workload_logs_to_its_own():
         assert groups and all(g.get("retentionInDays") == 7 for g in groups.values())
         used = [_container_definition(PROGRAM, s)["logConfiguration"]["options"]["awslogs-group"] for s in CONTAINERS]
         used += [fn.inputs["loggingConfig"]["logGroup"] for fn in PROGRAM.of_type("aws:lambda/function:Function")]
+        used.append(_generator_definition(PROGRAM)["logConfiguration"]["options"]["awslogs-group"])
         assert sorted(used) == sorted(groups)  # one each, none unused
     return PROGRAM.then(check)
 
@@ -274,6 +281,52 @@ def test_services_are_reachable_inside_the_vpc_with_real_health_checks():
                 assert outputs["apis"][service.name]["endpoint"].startswith("http://")
         loadgen = outputs["loadgen"]
         assert loadgen["securityGroupId"] == "loadgen-id" and loadgen["subnetIds"] == outputs["privateSubnetIds"]
+    return PROGRAM.then(check)
+
+
+@pulumi.runtime.test
+def test_the_load_generator_task_has_its_class_size_its_log_group_and_no_aws_rights():
+    def check(outputs):
+        size = CONFIG.fargate(catalogue.LOADGEN.resource_class)
+        task = PROGRAM.named("aws:ecs/taskDefinition:TaskDefinition", "loadgen").inputs
+        assert (task["cpu"], task["memory"]) == (str(size.cpu), str(size.memory)) == ("1024", "2048")
+        assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
+        # No task role: the task calls no AWS API; its uploads go to presigned URLs (runner/aws_run.py).
+        assert "taskRoleArn" not in task
+        definition = _generator_definition(PROGRAM)
+        assert "environment" not in definition and "secrets" not in definition and "portMappings" not in definition
+        group = definition["logConfiguration"]["options"]["awslogs-group"]
+        assert group == "/perflab/aws/ecs/loadgen"
+        assert PROGRAM.named("aws:cloudwatch/logGroup:LogGroup", "loadgen").inputs["retentionInDays"] == 7
+        # The execution role (ECS starting the task): pull this repository, write this log group; nothing else.
+        role = PROGRAM.named("aws:iam/rolePolicy:RolePolicy", "loadgen-execution").inputs
+        statements = json.loads(role["policy"])["Statement"]
+        granted = {(tuple(st["Action"]), tuple(st["Resource"]) if isinstance(st["Resource"], list) else st["Resource"])
+                   for st in statements}
+        repository_arn = "arn:aws:ecr:eu-west-1:123456789012:loadgen"
+        log_group_arn = "arn:aws:cloudwatch:eu-west-1:123456789012:loadgen"
+        assert granted == {(("ecr:GetAuthorizationToken",), "*"),
+                           (("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                            (repository_arn,)),
+                           (("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",))}
+        assert not [a for st in statements for a in st["Action"] if a.startswith(("s3:", "secretsmanager:"))]
+        # The image: tools/loadgen/Dockerfile unchanged (local, not pushed), then the task layer, pushed.
+        base = PROGRAM.named("docker:index/image:Image", "loadgen-base").inputs
+        assert base["build"]["dockerfile"] == str(catalogue.LOADGEN.dockerfile) and base["skipPush"] is True
+        image = PROGRAM.named("docker:index/image:Image", "loadgen").inputs
+        assert image["build"]["dockerfile"] == str(generator.DOCKERFILE)
+        assert image["build"]["args"] == {"BASE": base["imageName"]}
+        assert image["imageName"].endswith(f"/perflab-aws/loadgen:{generator.task_tag(TAG)}")
+        assert definition["image"].startswith(image["imageName"].split(":")[0] + "@sha256:")
+        loadgen = outputs["loadgen"]
+        assert loadgen["taskDefinition"] == "arn:aws:ecs:eu-west-1:123456789012:loadgen"
+        assert loadgen["containerName"] == "loadgen" and loadgen["cluster"] == outputs["cluster"]
+        assert loadgen["subnetIds"] == outputs["privateSubnetIds"] and loadgen["securityGroupId"] == "loadgen-id"
+        assert loadgen["fargate"] == {"cpu": 1024, "memory": 2048, "vcpus": 1.0}
+        for service in CONTAINERS:
+            assert outputs["apis"][service.name]["targetGroup"].endswith(f":{service.name}")
+        for service in LAMBDAS:
+            assert outputs["apis"][service.name]["apiId"] == f"{service.name}-id"
     return PROGRAM.then(check)
 
 

@@ -16,6 +16,7 @@ FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
 RUN_A = "20261128T041500Z-3f9c2a"
 RUN_B = "20261129T041500Z-8d1e07"  # go-rest 10 % slower than in RUN_A
+SMOKE_RUN = "20261130T041500Z-5e0a11"  # every API of the catalogue, 5 requests, sampled once a second
 
 
 def assert_golden(name: str, actual: str) -> None:
@@ -30,7 +31,7 @@ def assert_golden(name: str, actual: str) -> None:
 def results_dir(tmp_path: pathlib.Path) -> pathlib.Path:
     """A writable copy of the committed runs, as `bench run` would have left them."""
     target = tmp_path / "results"
-    for run_id in (RUN_A, RUN_B):
+    for run_id in (RUN_A, RUN_B, SMOKE_RUN):
         shutil.copytree(FIXTURES / run_id, target / run_id)
     return target
 

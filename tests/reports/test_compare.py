@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from reports import cli, compare, model, render
@@ -73,3 +75,42 @@ def test_compare_is_a_regression_gate(results_dir, tmp_path):
     same = runner.invoke(cli.compare, [RUN_A, RUN_A, "--results-dir", str(results_dir), "--threshold", "0"])
     assert same.exit_code == 0
     assert "0 significant regressions beyond 0.0 %" in same.output
+
+
+def test_confidence_intervals_are_intervals_of_the_ratio():
+    a, b = model.load(FIXTURES / RUN_A), model.load(FIXTURES / RUN_B)
+    changes = compare.compare(a, b)
+    assert sum(c.ci_low is not None for c in changes) == 108
+    for change in changes:
+        assert 0 < change.ci_low <= change.ci_high, change  # a ratio: never below 0, i.e. never below -100 %
+    data = render.compare_data(a, b, changes, threshold=5.0)
+    assert min(row["ciLow"] for row in data["changes"]) > -100
+    assert "a confidence interval of the ratio B / A" in render.compare_markdown(data)
+    assert "an interval of the ratio B / A" in render.compare_html(data)
+
+
+def test_repeats_with_a_wide_spread_give_a_positive_ratio_interval():
+    # Three repeats that vary several-fold: a difference interval scaled by mean(A) would reach far below
+    # -100 % here; the interval of the ratio of geometric means stays positive and asymmetric.
+    a, b = np.array([100.0, 10.0, 200.0]), np.array([50.0, 12.0, 400.0])
+    p_value, low, high = compare._log_welch(a, b, 0.05)
+    geometric = float(np.exp(np.log(b).mean() - np.log(a).mean()))
+    assert 0 < low < geometric < high
+    assert high / geometric == pytest.approx(geometric / low)  # symmetric on the log scale only
+    assert p_value > 0.05
+    assert compare._log_welch(np.array([2.0, 2.0]), np.array([3.0, 3.0]), 0.05) == pytest.approx((0.0, 1.5, 1.5))
+    assert compare._log_welch(np.array([0.0, 1.0]), np.array([1.0, 2.0]), 0.05) == (None, None, None)
+
+
+def test_the_bootstrap_interval_of_a_ratio_covers_the_true_ratio():
+    rng = np.random.default_rng(5)
+    covered = 0
+    for _ in range(40):
+        a = rng.lognormal(np.log(10), 0.3, 200)
+        b = rng.lognormal(np.log(12), 0.3, 200)  # the true median ratio is 1.2
+        _, low, high = compare._bootstrap_ratios(a, b, 0.05, rng)["p50"]
+        covered += low <= 1.2 <= high
+        rates_a, rates_b = rng.poisson(100, 30).astype(float), rng.poisson(90, 30).astype(float)
+        p_value, low, high = compare._bootstrap_rate_ratio(rates_a, rates_b, 0.05, rng)
+        assert 0 < low < high and p_value is not None
+    assert covered >= 34  # about 95 % of 40

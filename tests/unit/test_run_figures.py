@@ -36,6 +36,27 @@ def test_efficiency_from_api_cpu_inside_the_phase_window():
     assert figures["generatorSaturated"] is False
 
 
+def test_memory_figure_is_megabytes_per_1k_requests_per_second():
+    figures = run.phase_figures(phase(), constant("api", 0.5, memory=50_000_000), {"api": 1.0})
+    # 50 MB held at 1,000 req/s: 50 MB per 1,000 req/s (not "0.05 MB per request")
+    assert figures["efficiency"]["memoryMBPer1kRps"] == pytest.approx(50.0)
+    assert "memoryMBPerRequest" not in figures["efficiency"]
+    assert figures["resources"]["api"]["memoryPeakBytes"] == 50_000_000
+
+
+def test_a_phase_shorter_than_the_reading_interval_still_gets_cpu_and_memory():
+    # A smoke phase of 30 ms between two cgroup readings 100 ms apart; the API idles around it.
+    readings = [sampler.Sample("api", at(2 + k / 10), int(max(0, min(k - 5, 1)) * 6e6), 0.0, 9_000_000 + k)
+                for k in range(11)]
+    smoke = phase(name="smoke", vus=1, start=run.iso(at(2.52)), end=run.iso(at(2.55)), requests=5, throughput=166.7)
+    figures = run.phase_figures(smoke, readings, {"api": 1.0})
+    api = figures["resources"]["api"]
+    assert api["samples"] == 0 and api["cpuSeconds"] == pytest.approx(0.006)
+    assert api["memoryPeakBytes"] == 9_000_006
+    assert figures["efficiency"]["cpuSecondsPer1kRequests"] == pytest.approx(1.2)
+    assert figures["efficiency"]["memoryMBPer1kRps"] == pytest.approx(9.0000055 / 0.1667, rel=1e-3)
+
+
 def test_generator_above_80_percent_of_its_allotment_is_flagged():
     samples = constant("api", 0.5) + constant("loadgen", 0.85)
     figures = run.phase_figures(phase(), samples, {"api": 1.0, "database": 1.0, "loadgen": 1.0})
