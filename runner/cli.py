@@ -133,8 +133,17 @@ def _progress_line(progress: dict) -> str:
 @click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
               show_default=True)
 @click.option("--ephemeral", is_flag=True, help="bring the stack up first and down afterwards, even on failure")
+@click.option("--generators", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="load generator instances per measurement, each running an exact share of every phase "
+                   "(VUs or arrivals) from one agreed start, their summaries merged (percentiles from the merged "
+                   "histograms). Local stack: N containers that together get one generator's CPU and memory "
+                   "(each CPUs/N, memory/N); not for smoke, which ends by count. --stack aws: Fargate tasks in "
+                   "the VPC")
+@click.option("--reference/--no-reference", default=None,
+              help="first measure the database's own limit per payload size and phase: pgbench running the contract's "
+                   "statements (runner/reference.py) [default: on for full and saturation, off for smoke]")
 def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, think_time_ms, rate, entity_pool,
-                warmup_seconds, results_dir, ephemeral) -> None:
+                warmup_seconds, results_dir, ephemeral, generators, reference) -> None:
     """Measure every API (one at a time) under the MODE's load phases, verified."""
     from rich.live import Live
 
@@ -144,10 +153,29 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
 
     stack = stack or stack_module.active_stack() or "local"
     if stack == "aws":
-        # The AWS stack deploys (bench up aws), but measuring on it needs generators inside the VPC (ECS tasks)
-        # and CloudWatch metrics, which are not built yet: refuse rather than measure from this machine.
-        raise click.ClickException("bench run --stack aws is not available yet: `bench up aws` deploys the stack, "
-                                   "but load generators on ECS are not built (README, \"The AWS stack\")")
+        # Generators on ECS inside the VPC, CloudWatch metrics, cost per million events: runner/aws_run.py.
+        # It checks the Pulumi CLI and the credentials first and stops at once saying which is missing.
+        from runner import aws_run
+
+        try:
+            document = aws_run.run_from_cli(
+                mode=mode, api_names=api_names, payload_sizes=list(payload_sizes), repeat=repeat,
+                phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
+                warmup=warmup_seconds, results_dir=results_dir, generators=generators, ephemeral=ephemeral,
+                command="bench " + " ".join(sys.argv[1:]), log=console.print)
+        except run_module.RunError as error:
+            raise click.ClickException(str(error)) from error
+        _print_run_summary(document, results_dir)
+        sys.exit(0 if document["results"] and all(r["status"] == "passed" for r in document["results"]) else 1)
+    if generators > 1:  # before any stack is brought up
+        from runner import generators as generators_module
+        from runner import shapes
+
+        try:
+            generators_module.check_mode(generators, shapes.describe(phase_scale, warmup_seconds).mode(mode)
+                                         .requests_by_count, mode)
+        except generators_module.GeneratorError as error:
+            raise click.BadParameter(str(error), param_hint="--generators") from error
     try:
         if ephemeral:
             stack_module.up(stack, log=console.print)
@@ -157,7 +185,8 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
         options = run_module.RunOptions(
             mode=mode, apis=_deployed_apis(api_names, outputs), payload_sizes=list(payload_sizes) or ["default"],
             repeat=repeat, phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
-            warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack,
+            warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack, generators=generators,
+            reference=mode != "smoke" if reference is None else reference,
             command="bench " + " ".join(sys.argv[1:]))
         with Live(console=console, transient=True, refresh_per_second=4) as live:
             runner = run_module.Runner(options, outputs, stack_config.load(stack),
@@ -174,8 +203,8 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
 
 
 def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
-    table = Table("api", "payload", "phase", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "API CPU-s/1k req",
-                  "verified", "status", title=f"run {document['runId']} ({document['mode']})")
+    table = Table("api", "payload", "phase", "req/s", "of DB limit", "p50 ms", "p95 ms", "p99 ms", "errors",
+                  "API CPU-s/1k req", "verified", "status", title=f"run {document['runId']} ({document['mode']})")
     for result in document["results"]:
         verified = (result.get("verification") or {}).get("passed")
         for phase in result["phases"] or [{}]:
@@ -185,11 +214,15 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
             def number(value, digits=2):
                 return "—" if value is None else f"{value:.{digits}f}"
             table.add_row(result["api"], result["payloadSize"], phase.get("name", "—"),
-                          number(phase.get("throughput"), 1), number(latency.get("p50")), number(latency.get("p95")),
+                          number(phase.get("throughput"), 1), number(phase.get("referenceFraction")),
+                          number(latency.get("p50")), number(latency.get("p95")),
                           number(latency.get("p99")), str(phase.get("failures", "—")),
                           number(efficiency.get("cpuSecondsPer1kRequests"), 3),
                           "yes" if verified else "NO", result["status"] + (f": {result['problem']}" if result["problem"] else ""))
     console.print(table)
+    if document.get("references"):  # runner/reference.py: what "of DB limit" divides by
+        console.print("database reference (pgbench, the contract's transaction, no API): " + "; ".join(
+            f"{r['payloadSize']} {r['name']} {r['tps']:,.0f}/s ({r['clients']} clients)" for r in document["references"]))
     timed = [r for r in document["results"] if r.get("overheadSeconds") is not None]
     if timed:
         lab = [r["overheadSeconds"] - (r.get("startupSeconds") or 0) for r in timed]

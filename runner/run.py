@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import gzip
 import json
 import os
 import pathlib
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from perflab import settings as stack_config
 from perflab.catalogue import LOADGEN, ROOT, Service
 from perflab.durations import iso, parse_time, utc_now
 from perflab.errors import LabError
-from runner import database, environment, images, sampler, shapes, verify
+from runner import database, environment, generators, images, reference, sampler, shapes, verify
 from runner.containers import (
     ContainerError,
     deployed_containers,
@@ -66,6 +67,8 @@ class RunOptions:
     results_dir: pathlib.Path = ROOT / "results"
     stack: str = "local"
     command: str = ""
+    reference: bool = False  # measure the database's own limit first (runner/reference.py)
+    generators: int = 1  # generator containers per measurement, sharing one generator's budget (runner/generators.py)
 
 
 def new_run_id() -> str:
@@ -120,7 +123,10 @@ def check_disk(options: RunOptions, client: docker.DockerClient) -> str:
             f"{human_bytes(needed['results'])} for results")
 
 
-def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: str, out: str) -> list[str]:
+def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: str, out: str,
+                      segment: str | None = None, start_at: datetime.datetime | None = None) -> list[str]:
+    """`loadgen run`'s arguments; with `segment` ("K/N") and `start_at`, those of generator K of N, all of
+    which start every phase at the same agreed time (runner/generators.py)."""
     target = endpoint.replace("http://", "") if api.protocol == "grpc" else endpoint
     arguments = ["run", "--protocol", api.protocol, "--target", target, "--mode", options.mode,
                  "--phase-scale", str(options.phase_scale), "--payload-size", size,
@@ -129,6 +135,10 @@ def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: st
                  "--samples", f"{out}/samples.csv.gz", "--progress"]
     if options.rate:
         arguments += ["--rate", str(options.rate)]
+    if segment is not None:
+        arguments += ["--segment", segment]
+    if start_at is not None:
+        arguments += ["--start-at", iso(start_at)]
     return arguments
 
 
@@ -150,13 +160,13 @@ def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, 
                  for role in ("api", "database", "loadgen")}
     requests = phase.get("requests") or 0
     api_cpu = resources["api"]["cpuSeconds"]
-    efficiency = {"cpuSecondsPer1kRequests": None, "requestsPerCpuSecond": None, "memoryMBPerRequest": None}
-    if api_cpu and requests:
+    efficiency = {"cpuSecondsPer1kRequests": None, "requestsPerCpuSecond": None, "memoryMBPer1kRps": None}
+    if api_cpu is not None and api_cpu > 0 and requests:
         efficiency["cpuSecondsPer1kRequests"] = api_cpu / requests * 1000
         efficiency["requestsPerCpuSecond"] = requests / api_cpu
     if resources["api"]["memoryAvgBytes"] and phase.get("throughput"):
-        # MB held per request/s of throughput: memory cost of the load the API sustained.
-        efficiency["memoryMBPerRequest"] = resources["api"]["memoryAvgBytes"] / 1e6 / phase["throughput"]
+        # MB the API held per 1,000 requests/s it sustained (average memory / (throughput / 1000)).
+        efficiency["memoryMBPer1kRps"] = resources["api"]["memoryAvgBytes"] / 1e6 / (phase["throughput"] / 1000)
     generator = resources["loadgen"]
     saturated = bool(generator["cpuPercentAvg"] is not None and limits.get("loadgen")
                      and generator["cpuPercentAvg"] > 80.0 * limits["loadgen"])
@@ -169,6 +179,8 @@ def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, 
 
 
 class Runner:
+    container_prefix = "perflab-loadgen"  # generator containers: PREFIX-RUNID, or PREFIX-RUNID-K of several
+
     def __init__(self, options: RunOptions, outputs: dict, cfg: stack_config.StackConfig,
                  client: docker.DockerClient | None = None, on_progress: Callable[[dict], None] = lambda p: None,
                  log: Callable[[str], None] = print):
@@ -180,11 +192,13 @@ class Runner:
         self.log = log
         self.run_id = new_run_id()
         self.run_dir = options.results_dir / self.run_id
-        self.loadgen_container = None
+        self.loadgen_containers: list = []  # the generator containers running now
+        self.generator_runs: list[tuple[generators.Generator, str]] = []  # the measurement's: (generator, container)
         self.started_api: dict | None = None
         self.loadgen_version: str | None = None
         self.loadgen_image: str | None = None
         self.partial: dict | None = None  # the measurement Ctrl-C interrupted
+        self.references: list[dict] = []  # the database reference's phases (runner/reference.py)
 
     # -- pieces -------------------------------------------------------------------------------------------
     def _api_output(self, api: Service) -> dict:
@@ -200,33 +214,140 @@ class Runner:
         return start_deployed(self.client, api, entry, self.cfg)
 
     def _run_loadgen(self, api: Service, size: str, work_dir: pathlib.Path, sampling: sampler.Sampler) -> dict:
-        image = self.loadgen_image
-        limits = self.cfg.limits(LOADGEN.resource_class)
-        arguments = loadgen_arguments(self.options, api, self._api_output(api)["endpoint"], size, "/out")
-        name = f"perflab-loadgen-{self.run_id}"
-        container = self.client.containers.run(
-            image, command=arguments, name=name, detach=True, network_mode="host",
-            nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes, user=f"{os.getuid()}:{os.getgid()}",
-            volumes={str(work_dir.resolve()): {"bind": "/out", "mode": "rw"}},
-            labels={"perflab.stack": self.options.stack, "perflab.role": "loadgen"})
-        self.loadgen_container = container
-        verify_limits(container, limits)
-        sampling.add("loadgen", name)
-        for line in container.logs(stream=True, follow=True, stdout=False, stderr=True):
-            try:
-                self.on_progress(json.loads(line))
-            except ValueError:
-                pass
-        exit_code = container.wait(timeout=24 * 3600)["StatusCode"]
-        logs = container.logs(stdout=True, stderr=False).decode(errors="replace")
-        container.remove(force=True)
-        self.loadgen_container = None
+        """Run the measurement's generator container(s) to the end and return the summary: the generator's,
+        or with --generators N the N generators' merged by `loadgen merge` (runner/generators.py)."""
+        count = self.options.generators
+        plans = generators.plan(self.cfg.limits(LOADGEN.resource_class), count)
+        endpoint = self._api_output(api)["endpoint"]
+        start_at = generators.start_time(count) if count > 1 else None
+        self.generator_runs = []
+        starting = 0
+        try:
+            for generator in plans:
+                starting = generator.k
+                out_dir = work_dir / generator.directory if count > 1 else work_dir
+                out_dir.mkdir(parents=True, exist_ok=True)
+                arguments = loadgen_arguments(self.options, api, endpoint, size, "/out",
+                                              generator.segment if count > 1 else None, start_at)
+                name = f"{self.container_prefix}-{self.run_id}" + (f"-{generator.k}" if count > 1 else "")
+                container = self.client.containers.run(
+                    self.loadgen_image, command=arguments, name=name, detach=True, network_mode="host",
+                    nano_cpus=generator.nano_cpus, mem_limit=generator.memory_bytes,
+                    user=f"{os.getuid()}:{os.getgid()}", volumes={str(out_dir.resolve()): {"bind": "/out", "mode": "rw"}},
+                    labels={"perflab.stack": self.options.stack, "perflab.role": "loadgen",
+                            "perflab.segment": generator.segment})
+                self.loadgen_containers.append(container)
+                self.generator_runs.append((generator, name))
+                verify_limits(container, generator.limits)
+                sampling.add("loadgen", name)
+        except (ContainerError, docker.errors.DockerException) as error:
+            self._remove_generators()  # none may run on: the measurement did not start
+            raise RunError(f"load generator {starting} of {count} did not start: {error}") from error
+        if start_at is not None and utc_now() >= start_at:
+            self.log(f"warning: the {count} generators took longer to start than the lead of "
+                     f"{generators.start_lead_seconds(count):.1f} s; late ones exit with '--start-at ... in the past'")
+        self._follow_progress()
+        failures: list[tuple[int, str]] = []
+        for (generator, _), container, exit_code in zip(self.generator_runs, list(self.loadgen_containers),
+                                                        self._wait_generators(), strict=True):
+            if exit_code != 0:
+                lines = container.logs(stdout=True, stderr=True).decode(errors="replace").splitlines()
+                logs = "\n".join(line for line in lines if not line.startswith("{"))  # not the progress lines
+                if len(logs) > 800:  # a usage error's reason comes first, then the usage; a run's at the end
+                    logs = f"{logs[:300]} […] {logs[-500:]}"
+                failures.append((exit_code, f"load generator {generator.segment if count > 1 else ''}".rstrip()
+                                 + f" exited {exit_code}: {logs}"))
+        self._remove_generators()
         summary_path = work_dir / "summary.json"
-        if exit_code != 0 or not summary_path.exists():
-            raise RunError(f"load generator exited {exit_code}: {logs[-800:]}")
+        if failures:
+            # The generators this runner stopped after another failed exit 130 (interrupted): name the cause.
+            causes = [text for code, text in failures if code != 130] or [text for _, text in failures]
+            raise RunError("; ".join(causes))
+        if count > 1:
+            parts = [work_dir / g.directory for g, _ in self.generator_runs]
+            missing = [str(p / "summary.json") for p in parts if not (p / "summary.json").exists()]
+            if missing:
+                raise RunError(f"load generators wrote no summary: {', '.join(missing)}")
+            try:
+                generators.merge_summaries(shapes.binary_path(), [p / "summary.json" for p in parts], summary_path)
+                generators.concatenate_samples([p / "samples.csv.gz" for p in parts], work_dir / "samples.csv.gz")
+            except generators.GeneratorError as error:
+                raise RunError(str(error)) from error
+        if not summary_path.exists():
+            raise RunError("load generator exited 0 but wrote no summary")
         summary = json.loads(summary_path.read_text())
         self.loadgen_version = summary.get("version")
         return summary
+
+    def _wait_generators(self) -> list[int]:
+        """Every generator's exit code. Several: waited for side by side, and when one fails the others are
+        stopped at once (SIGINT), since the measurement no longer counts."""
+        containers = list(self.loadgen_containers)
+        if len(containers) == 1:
+            return [containers[0].wait(timeout=24 * 3600)["StatusCode"]]
+        ended: queue.Queue[tuple[int, int]] = queue.Queue()
+
+        def wait(index: int, container) -> None:
+            try:
+                code = int(container.wait(timeout=24 * 3600)["StatusCode"])
+            except Exception:  # noqa: BLE001 — reported as a failed generator
+                code = -1
+            ended.put((index, code))
+
+        for index, container in enumerate(containers):
+            threading.Thread(target=wait, args=(index, container), daemon=True, name=f"wait-{index + 1}").start()
+        codes: dict[int, int] = {}
+        while len(codes) < len(containers):
+            try:
+                index, code = ended.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            codes[index] = code
+            if code != 0 and all(c == 0 for i, c in codes.items() if i != index):
+                self._interrupt_loadgen()  # the others' run would not count: stop them now, not at their end
+        return [codes[index] for index in range(len(containers))]
+
+    def _follow_progress(self) -> None:
+        """Progress lines (loadgen --progress, on stderr) to on_progress: one generator's as they come, in
+        this thread (as before); several generators' combined, from one thread each."""
+        if len(self.loadgen_containers) == 1:
+            for line in self.loadgen_containers[0].logs(stream=True, follow=True, stdout=False, stderr=True):
+                try:
+                    self.on_progress(json.loads(line))
+                except ValueError:
+                    pass
+            return
+        latest: dict[int, dict] = {}
+        lock = threading.Lock()
+
+        def follow(k: int, container) -> None:
+            try:
+                for line in container.logs(stream=True, follow=True, stdout=False, stderr=True):
+                    try:
+                        progress = json.loads(line)
+                    except ValueError:
+                        continue
+                    with lock:
+                        latest[k] = progress
+                        combined = generators.combined_progress(latest)
+                    self.on_progress(combined)
+            except docker.errors.DockerException:
+                pass  # the container went away (removed after Ctrl-C)
+
+        for (generator, _), container in zip(self.generator_runs, self.loadgen_containers, strict=True):
+            threading.Thread(target=follow, args=(generator.k, container), daemon=True,
+                             name=f"progress-{generator.segment}").start()
+
+    def _partial_summary(self, work_dir: pathlib.Path) -> dict | None:
+        """After Ctrl-C: what the generator(s) wrote before they stopped (several: merged), if anything."""
+        summary_path = work_dir / "summary.json"
+        parts = [work_dir / g.directory / "summary.json" for g, _ in self.generator_runs]
+        if not summary_path.exists() and len(parts) > 1 and all(p.exists() for p in parts):
+            try:
+                generators.merge_summaries(shapes.binary_path(), parts, summary_path)
+            except generators.GeneratorError as error:
+                self.log(f"warning: the interrupted generators' summaries were not merged: {error}")
+        return json.loads(summary_path.read_text()) if summary_path.exists() else None
 
     # -- one API × payload × repeat ------------------------------------------------------------------------
     def measure(self, api: Service, size: str, repeat: int) -> dict:
@@ -262,6 +383,8 @@ class Runner:
                       "database": self.cfg.limits("database").cpus, "loadgen": self.cfg.limits("loadgen").cpus}
             # Thresholds are the generator's verdicts (one home: tools/loadgen), per phase.
             phases = [phase_figures(phase, samples, limits) for phase in summary["phases"]]
+            # Several generators: each one's share and CPU use, saturation judged per generator.
+            phases = [generators.figures(phase, summary, samples, self.generator_runs) for phase in phases]
             result["phases"] = phases
             result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "container": s.container,
                                           "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes} for s in samples]
@@ -285,10 +408,11 @@ class Runner:
         except KeyboardInterrupt:
             # Ctrl-C: let the generator stop cleanly (SIGINT) so the requests already sent are accounted for.
             self._interrupt_loadgen()
-            summary_path = work_dir / "summary.json"
-            if summary_path.exists():
-                summary = json.loads(summary_path.read_text())
-                result["phases"] = [phase_figures(phase, sampling.stop(), {}) for phase in summary["phases"]]
+            partial = self._partial_summary(work_dir)
+            if partial is not None:
+                samples = sampling.stop()
+                result["phases"] = [generators.figures(phase_figures(phase, samples, {}), partial, samples,
+                                                       self.generator_runs) for phase in partial["phases"]]
             result["problem"] = "interrupted (Ctrl-C): partial, not verified"
             self.partial = result
             raise
@@ -311,23 +435,35 @@ class Runner:
         return cpus
 
     def _interrupt_loadgen(self) -> None:
-        if self.loadgen_container is None:
-            return
-        try:
-            self.loadgen_container.kill(signal="SIGINT")
-            self.loadgen_container.wait(timeout=20)
-        except (docker.errors.DockerException, Exception):  # noqa: BLE001 — best effort; removal follows
-            pass
-
-    def abort(self) -> None:
-        """Ctrl-C: stop the generator and the API this run started."""
-        if self.loadgen_container is not None:
-            self._interrupt_loadgen()
+        """SIGINT to every generator still running (each writes what it sent), then wait for them to exit."""
+        running = []
+        for container in self.loadgen_containers:
             try:
-                self.loadgen_container.remove(force=True)
+                container.reload()
+                if container.status == "running":
+                    container.kill(signal="SIGINT")
+                    running.append(container)
+            except (docker.errors.DockerException, Exception):  # noqa: BLE001 — best effort; removal follows
+                pass
+        for container in running:
+            try:
+                container.wait(timeout=20)
+            except (docker.errors.DockerException, Exception):  # noqa: BLE001 — best effort; removal follows
+                pass
+
+    def _remove_generators(self) -> None:
+        for container in self.loadgen_containers:
+            try:
+                container.remove(force=True)
             except docker.errors.DockerException:
                 pass
-            self.loadgen_container = None
+        self.loadgen_containers = []
+
+    def abort(self) -> None:
+        """Ctrl-C: stop the generators and the API this run started."""
+        if self.loadgen_containers:
+            self._interrupt_loadgen()
+            self._remove_generators()
         self._stop_api()
 
     # -- the whole run --------------------------------------------------------------------------------------
@@ -345,11 +481,15 @@ class Runner:
                            "entityPool": self.options.entity_pool, "warmupSeconds": warmup_seconds(self.options),
                            "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
                            "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
-                           "thresholds": run_shapes(self.options).thresholds},
-                "results": results}
+                           "thresholds": run_shapes(self.options).thresholds,
+                           "generators": self.options.generators},
+                "results": results, "references": self.references}
 
     def run(self) -> dict:
         started = utc_now()
+        generators.check_mode(self.options.generators, run_shapes(self.options).mode(self.options.mode).requests_by_count,
+                              self.options.mode)
+        generators.plan(self.cfg.limits(LOADGEN.resource_class), self.options.generators)  # refuse a split too fine
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log(f"run {self.run_id}: {check_disk(self.options, self.client)}")
         self.loadgen_image = images.prepare([LOADGEN], self.client, log=self.log)[LOADGEN.name]
@@ -357,6 +497,11 @@ class Runner:
         results: list[dict] = []
         interrupted = False
         try:
+            if self.options.reference:  # the database's own limit, before any API; the database is reset after it
+                self.references = reference.measure(
+                    self.client, reference.stack_target(self.client, self.outputs, self.cfg, self.run_id, self.options.stack),
+                    self.options.payload_sizes, self.options.entity_pool, run_shapes(self.options).mode(self.options.mode),
+                    self.run_dir, log=self.log)
             for repeat in range(1, self.options.repeat + 1):
                 for size in self.options.payload_sizes:
                     for api in self.options.apis:
@@ -367,6 +512,7 @@ class Runner:
             self.abort()
             if self.partial is not None:
                 results.append(self.partial)
+        reference.apply(results, self.references)  # each phase's reference and referenceFraction
         document = self.document(results, started, interrupted)
         model = results_model.dump(document, self.run_dir / results_model.RUN_FILE)
         document = model.to_dict()
@@ -381,9 +527,3 @@ class Runner:
         if interrupted:
             raise KeyboardInterrupt
         return document
-
-
-def read_samples(path: pathlib.Path) -> list[dict]:
-    with gzip.open(path, "rt") as handle:
-        header = handle.readline().strip().split(",")
-        return [dict(zip(header, line.strip().split(","))) for line in handle if line.strip()]

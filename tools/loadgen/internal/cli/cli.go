@@ -38,6 +38,7 @@ const (
 const usage = `usage:
   loadgen run --protocol rest|grpc|grpcweb --target ADDRESS (--mode smoke|full|saturation | --phases LIST) [options]
   loadgen describe [--json] [--phase-scale X] [--ramp D]
+  loadgen merge --summary OUT.json IN1.json IN2.json ...   (the summaries of a run split with --segment)
   loadgen version
 
 Run "loadgen run -h" for the options.`
@@ -76,6 +77,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return run(ctx, args[1:], stdout, stderr)
 	case "describe":
 		return describe(args[1:], stdout, stderr)
+	case "sample": // sample.go: events exactly as run sends them, one JSON body per line
+		return sample(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, VersionString())
 		return ExitCompleted

@@ -103,6 +103,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	started := time.Now()
 	sum := newSummary(cfg, started)
 	if err := probe(ctx, cfg.Target.Address, min(cfg.Timeout, 3*time.Second)); err != nil {
+		if ctx.Err() != nil { // interrupted while probing (e.g. a runner stopping several generators)
+			sum.finish("interrupted", time.Now())
+			return sum, nil
+		}
 		sum.finish("unreachable", time.Now())
 		return sum, fmt.Errorf("%w: %s: %v", ErrUnreachable, cfg.Target.Address, err)
 	}

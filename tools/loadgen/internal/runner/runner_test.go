@@ -250,6 +250,18 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
+// TestInterruptBeforeTheProbeIsNotUnreachable: a generator stopped (SIGINT) while it checks its target, e.g.
+// by a runner stopping the other instances of a split run after one failed, reports an interruption.
+func TestInterruptBeforeTheProbeIsNotUnreachable(t *testing.T) {
+	_, tg := serve(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sum, err := Run(ctx, config(tg, []plan.Phase{{Name: "1vus", VUs: 1, Hold: time.Second}}))
+	if err != nil || sum.Status != "interrupted" || !sum.Interrupted || sum.Totals.Requests != 0 {
+		t.Fatalf("err %v summary %+v", err, sum)
+	}
+}
+
 func TestInterruptDuringRampReportsNoHold(t *testing.T) {
 	_, tg := serve(t, time.Millisecond)
 	cfg := config(tg, []plan.Phase{{Name: "20vus", VUs: 20, Ramp: 2 * time.Second, Hold: 10 * time.Second}})

@@ -113,7 +113,8 @@ func (s *Summary) addWindows(holds []*window, seg plan.Segment) {
 	}
 }
 
-func encode(h *hdrhistogram.Histogram) string {
+// EncodeHistogram is a phase's `histogram` field: base64 of h's V2 compressed encoding ("" for nil).
+func EncodeHistogram(h *hdrhistogram.Histogram) string {
 	if h == nil {
 		return ""
 	}
@@ -139,7 +140,7 @@ func phaseResult(w *window, seg plan.Segment) PhaseResult {
 	if secs > 0 {
 		r.Throughput = round(float64(snap.Requests)/secs, 1)
 	}
-	r.Histogram, r.HistogramUncorrected = encode(snap.Histogram), encode(snap.UncorrectedHistogram)
+	r.Histogram, r.HistogramUncorrected = EncodeHistogram(snap.Histogram), EncodeHistogram(snap.UncorrectedHistogram)
 	if w.phase.Open() {
 		rate := round(seg.RateShare(w.phase.Rate), 6)
 		r.Rate = &rate

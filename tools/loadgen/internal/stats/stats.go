@@ -77,6 +77,10 @@ func newHist() *hdrhistogram.Histogram {
 	return hdrhistogram.New(LowestMicros, HighestMicros, SignificantDigits)
 }
 
+// NewHistogram returns an empty histogram of the lab's configuration (µs, LowestMicros to
+// HighestMicros, SignificantDigits): the one every window records into and a merge adds up in.
+func NewHistogram() *hdrhistogram.Histogram { return newHist() }
+
 // NewWindow returns an empty window.
 func NewWindow() *Window { return &Window{} }
 
@@ -187,6 +191,13 @@ func (w *Window) Snapshot() Snapshot {
 		}
 	}
 	return s
+}
+
+// Summarize is the Latency a window reports for its n requests: percentiles from histogram h (µs),
+// max and mean exact from the largest value mx and the sum of all values (µs). A merge of several
+// windows (loadgen merge) reports its merged histogram through the same code.
+func Summarize(h *hdrhistogram.Histogram, sumMicros float64, maxMicros, n int64) Latency {
+	return summarize(h, sumMicros, maxMicros, n)
 }
 
 func summarize(h *hdrhistogram.Histogram, sum float64, mx, n int64) Latency {
