@@ -10,6 +10,7 @@ depend on the run command's other options (the database reference, on by default
 from __future__ import annotations
 
 import gzip
+import math
 import pathlib
 
 import pytest
@@ -24,7 +25,6 @@ RATE = 200.0  # arrivals/s: a small share of what go-rest sustains on the 2-core
 PHASE_SCALE = 0.05  # full's holds of 2, 2, 2, 5 min become 6, 6, 6, 15 s: 1200, 1200, 1200, 3000 requests
 WARMUP_SECONDS = 2.0
 COUNTS = (1, 2, 4)
-LATENCY_TOLERANCE = 0.10
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +98,31 @@ def test_each_generator_gets_its_share_of_the_load_and_of_the_cpu(documents, cou
             {g["container"] for g in generators}
 
 
-@pytest.mark.parametrize("count", [c for c in COUNTS if c > 1])
-def test_merged_latency_matches_one_generator(documents, count):
-    """p50 and p95 of the merged histograms within 10 % of one generator's, in the longest phase (3000
-    requests; the shorter ones are checked for counts above)."""
+@pytest.mark.parametrize("count", COUNTS)
+def test_merged_percentiles_are_those_of_every_request(documents, results_dir, count):
+    """The merge is exact: each phase's p50/p95/p99 from the merged histograms equal the percentiles of the
+    union of every generator's requests (the raw samples), within the histograms' 3 significant digits.
+
+    Whether N generators measure the same latency as one is a different question — one of noise on a shared
+    host, not of the merge: the figures are printed here side by side (pytest -s) and reported from a quiet
+    machine, not asserted (performance is checked by benchmarks that print figures, not by timed tests)."""
+    document = documents[count]
+    (item,) = document["results"]
+    latencies: dict[str, list[float]] = {}
+    with gzip.open(results_dir / document["runId"] / item["rawSamples"], "rt") as handle:
+        next(handle)
+        for line in handle:
+            _start, latency_us, phase, _code, _ok = line.rstrip("\n").split(",")
+            latencies.setdefault(phase, []).append(int(latency_us) / 1000)
+    for phase in item["phases"]:
+        values = sorted(latencies[phase["name"]])
+        assert len(values) == phase["requests"]
+        for name, quantile in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+            exact = values[max(math.ceil(quantile * len(values)) - 1, 0)]
+            merged = phase["latencyMs"][name]
+            assert abs(merged - exact) <= 0.002 * exact + 0.002, (count, phase["name"], name, merged, exact)
     one = max(documents[1]["results"][0]["phases"], key=lambda p: p["requests"])
-    many = max(documents[count]["results"][0]["phases"], key=lambda p: p["requests"])
-    assert many["name"] == one["name"]
-    for percentile in ("p50", "p95"):
-        single, merged = one["latencyMs"][percentile], many["latencyMs"][percentile]
-        assert abs(merged - single) <= LATENCY_TOLERANCE * single, \
-            f"{count} generators: {percentile} {merged} ms against {single} ms with one generator"
+    many = max(item["phases"], key=lambda p: p["requests"])
+    print(f"{count} generator(s), phase {many['name']}: p50 {many['latencyMs']['p50']} ms, "
+          f"p95 {many['latencyMs']['p95']} ms (one generator: p50 {one['latencyMs']['p50']} ms, "
+          f"p95 {one['latencyMs']['p95']} ms)")
