@@ -29,6 +29,22 @@ initial connection time = 658.129 ms
 tps = 757.877900 (without initial connection time)
 """
 
+# The same, ending by count (smoke: -c 1 -t 5).
+CAPTURED_BY_COUNT = """pgbench (15.18 (Debian 15.18-0+deb12u1))
+transaction type: /reference/pgbench.sql
+scaling factor: 1
+query mode: prepared
+number of clients: 1
+number of threads: 1
+maximum number of tries: 1
+number of transactions per client: 5
+number of transactions actually processed: 5/5
+number of failed transactions: 0 (0.000%)
+latency average = 2.019 ms
+initial connection time = 16.626 ms
+tps = 495.294700 (without initial connection time)
+"""
+
 
 @pytest.fixture(scope="module", params=DESCRIBED.payload_order)
 def size(request) -> str:
@@ -115,6 +131,8 @@ def test_pgbench_output_is_read_into_typed_figures():
     assert output == reference.PgbenchOutput(clients=10, threads=1, query_mode="prepared", duration_seconds=10.0,
                                              transactions=7183, failed=0, latency_ms_avg=13.195, tps=757.8779,
                                              connection_ms=658.129)
+    by_count = reference.parse_output(CAPTURED_BY_COUNT)
+    assert (by_count.transactions, by_count.duration_seconds, by_count.tps) == (5, None, 495.2947)
     with pytest.raises(reference.ReferenceError, match="tps"):
         reference.parse_output(CAPTURED.replace("tps = ", "tps: "))
 
