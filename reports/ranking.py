@@ -5,6 +5,10 @@ An API's figure is its headline phase: the phase with the highest throughput who
 the row says so. Repeats are combined by their median. Only verified results of performance runs (full,
 saturation) are ranked: a smoke run is a functional check (five requests per API) and is never ranked.
 
+With repeats (`bench run --repeat N`), each row also carries the spread of its throughput over the repeats
+(CV and 95 % t-interval, reports/spread.py) and whether its difference from the row ranked above it is
+significant (Welch's t-test on the two rows' repeats, 5 % level); with a single repeat these stay empty.
+
 Every figure a row leaves empty has its reason in the row's `missing` ({column: why}), so a report can
 say why where the figure would be.
 """
@@ -16,15 +20,21 @@ import json
 import statistics
 from typing import Any
 
+from reports import spread
 from reports.model import Run, parse_time
 
 COLUMNS = ("rank", "api", "language", "framework", "protocol", "deployment", "payloadSize", "payloadBytes",
            "status", "verified", "problem", "repeats", "phase", "vus", "throughput", "p50Ms", "p95Ms", "p99Ms",
            "errorRate", "cpuSecondsPer1kRequests", "requestsPerCpuSecond", "memoryPeakBytes",
-           "memoryMBPer1kRps", "referenceFraction", "generatorSaturated", "withinThresholds", "functionalCheck",
-           "notes")
+           "memoryMBPer1kRps", "referenceFraction", "usdPerMillionEvents", "generatorSaturated", "withinThresholds",
+           "functionalCheck", "throughputCv", "throughputCiLow", "throughputCiHigh", "p95Cv", "vsAbove",
+           "vsAbovePValue", "notes")
 _NUMERIC = ("throughput", "p50Ms", "p95Ms", "p99Ms", "errorRate", "cpuSecondsPer1kRequests",
-            "requestsPerCpuSecond", "memoryPeakBytes", "memoryMBPer1kRps", "referenceFraction")
+            "requestsPerCpuSecond", "memoryPeakBytes", "memoryMBPer1kRps", "referenceFraction",
+            "usdPerMillionEvents")
+# Figures only some runs carry (the database reference; the cost, on the AWS stack): their absence is only
+# explained when another row of the table has them.
+_OPTIONAL = ("referenceFraction", "usdPerMillionEvents")
 FUNCTIONAL_MODES = ("smoke",)
 
 
@@ -69,6 +79,8 @@ def reading_interval(result: dict[str, Any], role: str = "api") -> float | None:
 def resource_reason(result: dict[str, Any], phase: dict[str, Any], figure: str, role: str = "api") -> str:
     """Why `figure` ("cpuSeconds" or a memory field) of `role` is absent in `phase`."""
     who = {"api": "the API", "database": "the database", "loadgen": "the load generator"}.get(role, role)
+    if not phase.get("resources") and result.get("deployment") == "lambda" and phase.get("cloudwatch"):
+        return "a Lambda API has no container to sample: see its CloudWatch figures"
     if not phase.get("resources"):
         return f"no resource readings were recorded for phase {phase['name']} (the run was interrupted)"
     figures = (phase.get("resources") or {}).get(role) or {}
@@ -114,6 +126,8 @@ def _row(result: dict[str, Any], functional: bool = False) -> dict[str, Any]:
         "memoryMBPer1kRps": efficiency.get("memoryMBPer1kRps"),
         # throughput / the database's own limit at the same payload size and phase, when it was measured
         "referenceFraction": (phase or {}).get("referenceFraction"),
+        # AWS stack: the phase's cost per million events acknowledged (perflab:prices)
+        "usdPerMillionEvents": ((phase or {}).get("cost") or {}).get("usdPerMillionEvents"),
         "generatorSaturated": any(p.get("generatorSaturated") for p in result["phases"]),
         "withinThresholds": thresholds_held(phase) if phase else None,
         "functionalCheck": functional,
@@ -121,6 +135,11 @@ def _row(result: dict[str, Any], functional: bool = False) -> dict[str, Any]:
         "requests": requests, "failures": failures, "startupSeconds": result.get("startupSeconds"),
         "maxMs": latency.get("max"),
         "apiCpuSeconds": _api_resources(phase).get("cpuSeconds") if phase else None,
+        # the headline figures of each repeat (one value per repeat), for the spread
+        "throughputRepeats": [phase["throughput"]] if phase else [],
+        "p95Repeats": [latency["p95"]] if latency.get("p95") is not None else [],
+        "throughputCv": None, "throughputCiLow": None, "throughputCiHigh": None, "p95Cv": None,
+        "vsAbove": None, "vsAbovePValue": None,
     }
     row["missing"] = _missing(result, phase, row)
     return row
@@ -131,7 +150,7 @@ def _missing(result: dict[str, Any], phase: dict[str, Any] | None, row: dict[str
     if phase is None:
         why = f"never ran: {result.get('problem') or result['status']}"
         return {key: why for key in (*_NUMERIC, "maxMs", "apiCpuSeconds", "startupSeconds")
-                if row[key] is None and key != "referenceFraction"}
+                if row[key] is None and key not in _OPTIONAL}
     missing: dict[str, str] = {}
     if row["errorRate"] is None:
         missing["errorRate"] = "no requests were sent"
@@ -169,6 +188,8 @@ def _combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
     combined["generatorSaturated"] = any(row["generatorSaturated"] for row in rows)
     combined["withinThresholds"] = all(row["withinThresholds"] for row in rows)
     combined["functionalCheck"] = any(row["functionalCheck"] for row in rows)
+    combined["throughputRepeats"] = [v for row in rows for v in row["throughputRepeats"]]
+    combined["p95Repeats"] = [v for row in rows for v in row["p95Repeats"]]
     combined["missing"] = {}
     for key in _NUMERIC:
         values = [row[key] for row in rows if row[key] is not None]
@@ -176,6 +197,17 @@ def _combine(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if not values and any(key in row["missing"] for row in rows):
             combined["missing"][key] = next(row["missing"][key] for row in rows if key in row["missing"])
     return combined
+
+
+def _add_spread(row: dict[str, Any]) -> None:
+    """The spread of the row's headline throughput and p95 over its repeats (nothing with one repeat)."""
+    throughput = spread.spread(row["throughputRepeats"])
+    p95 = spread.spread(row["p95Repeats"])
+    if throughput is not None:
+        row["throughputCv"] = None if throughput.cv is None else round(throughput.cv, 4)
+        row["throughputCiLow"], row["throughputCiHigh"] = round(throughput.ci_low, 1), round(throughput.ci_high, 1)
+    if p95 is not None and p95.cv is not None:
+        row["p95Cv"] = round(p95.cv, 4)
 
 
 def payload_sizes(runs: list[Run]) -> list[str]:
@@ -203,6 +235,13 @@ def rankings(runs: list[Run]) -> dict[str, list[dict[str, Any]]]:
                         key=lambda r: (-r["throughput"], r["api"]))
         for position, row in enumerate(ranked, 1):
             row["rank"] = position
+        for row in rows:
+            _add_spread(row)
+        for above, row in zip(ranked, ranked[1:]):
+            difference = spread.welch(above["throughputRepeats"], row["throughputRepeats"])
+            if difference.significant is not None:
+                row["vsAbove"] = "significant" if difference.significant else "not significant"
+                row["vsAbovePValue"] = None if difference.p_value is None else round(difference.p_value, 4)
         unranked = sorted((r for r in rows if r["rank"] is None), key=lambda r: (r["functionalCheck"], r["api"]))
         tables[size] = ranked + unranked
     return tables

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from reports import charts
+from reports import charts, spread
 from reports.compare import Change
 from reports.model import Run, parse_time, raw_samples
 from reports.ranking import is_functional, is_verified, payload_sizes, rankings, warnings
@@ -42,12 +42,25 @@ def _mb(value: float | None) -> str:
     return "–" if value is None else f"{value / 1e6:,.1f} MB"
 
 
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.4f}" if abs(value) >= 0.01 else f"${value:.6f}"
+
+
+def _pct(value: float | None) -> str:
+    """A figure that already is a percentage (CloudWatch utilisation)."""
+    return "–" if value is None else f"{value:.1f} %"
+
+
 def _md_cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 _env.filters.update(gib=lambda v: "–" if v is None else f"{v / 2**30:.0f} GiB", num=_num, percent=_percent, mb=_mb,
-                    md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1),
+                    usd=_usd, pct=_pct, md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1),
                     sup=lambda n: str(n).translate(SUPERSCRIPTS))
 
 
@@ -118,6 +131,10 @@ def build(runs: list[Run]) -> dict[str, Any]:
             for row in rows:
                 if row["referenceFraction"] is None and row["throughput"] is not None:
                     row["missing"]["referenceFraction"] = f"no database reference was measured for phase {row['phase']}"
+        if any(row["usdPerMillionEvents"] is not None for row in rows):
+            for row in rows:
+                if row["usdPerMillionEvents"] is None and row["throughput"] is not None:
+                    row["missing"]["usdPerMillionEvents"] = _cost_reason(runs, row, size)
         notes[size] = []
         number_notes(rows, notes[size])
     per_size = {}
@@ -168,12 +185,13 @@ def build(runs: list[Run]) -> dict[str, Any]:
                                     for size in sizes]} for api in scaling_apis]
                for metric in ("throughput", "p99Ms")}
     details = [_result_detail(run, result) for run in runs for result in run.results]
+    repeatability = _repeatability(performance, sizes)
     notes["database"] = []
     number_notes([d["database"] for d in details if d["database"]], notes["database"])
     return {
         "runs": [_run_summary(run) for run in runs],
         "functional": not performance,
-        "warnings": warnings(runs),
+        "warnings": warnings(runs) + _spread_warnings(repeatability),
         "payloadSizes": sizes,
         "payloadBytes": {size: next(r.get("payloadBytes") for r in all_results if r["payloadSize"] == size)
                          for size in sizes},
@@ -183,7 +201,93 @@ def build(runs: list[Run]) -> dict[str, Any]:
         "scaling": scaling,
         "latencyDistribution": _distributions(runs, sizes, colors),
         "results": details,
+        "repeatability": repeatability,
+        "cloudwatch": _cloudwatch(runs),
+        "cost": _cost(runs),
     }
+
+
+def _cost_reason(runs: list[Run], row: dict[str, Any], size: str) -> str:
+    """Why a ranking row shows no cost while another row of its table does."""
+    for run in runs:
+        for result in run.results:
+            if result["api"] == row["api"] and result["payloadSize"] == size:
+                for phase in result["phases"]:
+                    if phase["name"] == row["phase"] and phase.get("cost"):
+                        return (f"a metric the cost of phase {row['phase']} needs was not reported "
+                                f"(see the cost section)")
+    return f"no cost was computed for phase {row['phase']} (only runs on the AWS stack have one)"
+
+
+def _repeatability(runs: list[Run], sizes: list[str]) -> dict[str, Any]:
+    """Per payload size, API and phase: the spread of throughput and p95 over the repeats. With one repeat
+    per API and size there is none (`repeats` is 1 and `sizes` empty): spread needs --repeat >= 2."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        for result in run.results:
+            if result["phases"]:
+                groups.setdefault((result["payloadSize"], result["api"]), []).append(result)
+    repeats = max((len(group) for group in groups.values()), default=0)
+    out: dict[str, list[dict[str, Any]]] = {}
+    if repeats >= 2:
+        for size in sizes:
+            rows = []
+            for (group_size, api), results in sorted(groups.items()):
+                if group_size != size:
+                    continue
+                for name in _phase_names(results):
+                    phases = [p for r in results for p in r["phases"] if p["name"] == name]
+                    throughput = spread.spread([p["throughput"] for p in phases])
+                    p95 = spread.spread([(p.get("latencyMs") or {}).get("p95") for p in phases])
+                    rows.append({"api": api, "phase": name, "repeats": len(phases),
+                                 "verified": all(is_verified(r) for r in results),
+                                 "throughput": throughput.to_dict() if throughput else None,
+                                 "p95": p95.to_dict() if p95 else None,
+                                 "cvWarning": spread.cv_too_high(throughput)})
+            if rows:
+                out[size] = rows
+    return {"repeats": repeats, "confidence": spread.CONFIDENCE, "cvLimit": spread.CV_WARNING,
+            "method": spread.METHOD, "sizes": out}
+
+
+def _spread_warnings(repeatability: dict[str, Any]) -> list[str]:
+    return [f"{row['api']} ({size}), phase {row['phase']}: throughput varies by CV "
+            f"{row['throughput']['cv'] * 100:.1f} % over {row['repeats']} repeats (above "
+            f"{repeatability['cvLimit'] * 100:.0f} %) — differences smaller than that are noise"
+            for size, rows in repeatability["sizes"].items() for row in rows if row["cvWarning"]]
+
+
+def _cloudwatch(runs: list[Run]) -> list[dict[str, Any]]:
+    """The CloudWatch metrics of every phase that carries them (AWS stack), per API, payload size and phase."""
+    out = []
+    for run in runs:
+        for result in run.results:
+            for phase in result["phases"]:
+                metrics = phase.get("cloudwatch")
+                if metrics:
+                    out.append({"api": result["api"], "payloadSize": result["payloadSize"],
+                                "repeat": result["repeat"], "phase": phase["name"],
+                                "deployment": result.get("deployment"), **metrics})
+    return out
+
+
+def _cost(runs: list[Run]) -> dict[str, Any] | None:
+    """The cost of every phase that carries one (AWS stack), with what it includes and the prices' date."""
+    rows = []
+    for run in runs:
+        for result in run.results:
+            for phase in result["phases"]:
+                cost = phase.get("cost")
+                if cost:
+                    rows.append({"api": result["api"], "payloadSize": result["payloadSize"],
+                                 "repeat": result["repeat"], "phase": phase["name"],
+                                 "throughput": phase["throughput"], **cost})
+    if not rows:
+        return None
+    return {"rows": rows,
+            "included": sorted({item["name"] for row in rows for item in row["items"]}),
+            "pricesDates": sorted({row["pricesDate"] for row in rows if row.get("pricesDate")}),
+            "pricesRegions": sorted({row["pricesRegion"] for row in rows if row.get("pricesRegion")})}
 
 
 def _distributions(runs: list[Run], sizes: list[str], colors: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
