@@ -29,7 +29,7 @@ STACK = "local"
 
 def bench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
     env = {**os.environ, "PERFLAB_ENGINE": "in-process"}
-    return subprocess.run([sys.executable, "-m", "runner.cli_stack", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
