@@ -118,7 +118,8 @@ def _progress_line(progress: dict) -> str:
               help="one of the load generator's sizes (see `build/loadgen/loadgen describe`); "
                    "repeatable; default: default")
 @click.option("--stack", type=click.Choice(["local", "aws"]), default=None,
-              help="default: whichever stack is up")
+              help="local (Docker) or aws (ECS/Lambda: generators as Fargate tasks in the VPC, CloudWatch metrics, cost "
+                   "per million events; needs the Pulumi CLI and AWS credentials); default: whichever stack is up")
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--phase-scale", type=click.FloatRange(0.001, 10), default=1.0, show_default=True,
               help="multiply every phase's duration (CI runs the full shapes in seconds)")
