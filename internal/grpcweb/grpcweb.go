@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/perflab/apilab/internal/asciifold"
 	"net/http"
 	"strconv"
 	"strings"
@@ -223,13 +224,13 @@ func DecodeResponse(mode Mode, body []byte, header http.Header) (Response, error
 				}
 				k, v = bytes.TrimSpace(k), bytes.TrimSpace(v)
 				switch {
-				case equalFold(k, "grpc-status"):
+				case asciifold.Equal(k, "grpc-status"):
 					code, ok := parseCode(v)
 					if !ok {
 						return r, fmt.Errorf("grpc-web: grpc-status %q", v)
 					}
 					r.Code, sawStatus = code, true
-				case equalFold(k, "grpc-message"):
+				case asciifold.Equal(k, "grpc-message"):
 					if len(v) > 0 {
 						r.StatusMessage = DecodeGrpcMessage(string(v))
 					}
@@ -272,26 +273,6 @@ func parseCode(b []byte) (codes.Code, bool) {
 		n = n*10 + uint32(c-'0')
 	}
 	return codes.Code(n), true
-}
-
-// equalFold compares ASCII case-insensitively without allocating.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // DecodeGrpcMessage undoes EncodeGrpcMessage: %XX sequences become their bytes; a malformed

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/perflab/apilab/internal/asciifold"
 	"io"
 	"net"
 	"strconv"
@@ -239,26 +240,26 @@ func (c *httpConn) read() (ans httpAnswer, keep bool, err error) {
 			}
 			value = bytes.TrimSpace(value)
 			switch {
-			case equalFold(name, "content-length"):
+			case asciifold.Equal(name, "content-length"):
 				n, ok := atoi(value)
 				if !ok {
 					return ans, false, errMalformed
 				}
 				length = int64(n)
-			case equalFold(name, "transfer-encoding"):
-				chunked = equalFold(value, "chunked")
+			case asciifold.Equal(name, "transfer-encoding"):
+				chunked = asciifold.Equal(value, "chunked")
 				if !chunked {
 					return ans, false, fmt.Errorf("unsupported transfer-encoding %q", value)
 				}
-			case equalFold(name, "connection"):
-				if equalFold(value, "close") {
+			case asciifold.Equal(name, "connection"):
+				if asciifold.Equal(value, "close") {
 					keep = false
-				} else if equalFold(value, "keep-alive") {
+				} else if asciifold.Equal(value, "keep-alive") {
 					keep = true
 				}
-			case equalFold(name, "grpc-status"):
+			case asciifold.Equal(name, "grpc-status"):
 				ans.grpcStatus, ans.hasGrpc = string(value), true
-			case equalFold(name, "grpc-message"):
+			case asciifold.Equal(name, "grpc-message"):
 				ans.grpcMessage = string(value)
 			}
 		}
@@ -372,24 +373,4 @@ func atoi(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-// equalFold compares ASCII case-insensitively without allocating.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
