@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import gzip
 import json
 import pathlib
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,7 +31,7 @@ from perflab import results as results_model
 from perflab import settings as stack_config
 from perflab.catalogue import ROOT, Service
 from perflab.durations import iso, parse_time, utc_now
-from runner import aws, environment
+from runner import aws, environment, generators
 from runner.aws import AwsError, _price
 from runner.run import PHASE_FIELDS, RunError, RunOptions, loadgen_arguments, new_run_id, run_shapes, warmup_seconds
 
@@ -63,29 +61,19 @@ def generator_arguments(options: RunOptions, api: Service, endpoint: str, size: 
 
 
 def loadgen_merge(inputs: list[pathlib.Path], output: pathlib.Path) -> dict:
-    """`loadgen merge --summary OUT IN...`: counts summed, percentiles from the merged histograms."""
+    """`loadgen merge` (runner/generators.py, as locally): counts summed, percentiles from the merged histograms."""
     if not LOADGEN_BINARY.exists():
         raise RunError(f"{LOADGEN_BINARY.relative_to(ROOT)} is missing: run `bench build` (it merges the "
                        f"generators' summaries)")
-    done = subprocess.run([str(LOADGEN_BINARY), "merge", "--summary", str(output), *map(str, inputs)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RunError(f"loadgen merge failed (exit {done.returncode}): {(done.stdout + done.stderr).strip()[-600:]}")
-    return json.loads(output.read_text())
+    try:
+        return generators.merge_summaries(LOADGEN_BINARY, inputs, output)
+    except generators.GeneratorError as error:
+        raise RunError(str(error)) from error
 
 
 def merge_samples(inputs: Iterable[pathlib.Path], output: pathlib.Path) -> None:
-    """The generators' raw samples in one gzip CSV, the header once."""
-    header: str | None = None
-    with gzip.open(output, "wt") as out:
-        for path in inputs:
-            with gzip.open(path, "rt") as handle:
-                first = handle.readline()
-                if header is None:
-                    header = first
-                    out.write(first)
-                for line in handle:
-                    out.write(line)
+    """The generators' raw samples in one gzip CSV, the header once (the downloaded parts are kept)."""
+    generators.concatenate_samples(inputs, output, remove=False)
 
 
 def task_problems(tasks: list[dict], container: str) -> list[str]:

@@ -328,7 +328,9 @@ def test_one_generator_failing_stops_the_others_and_fails_the_measurement(api, t
     # The cause, not the generators this runner stopped because of it (they exit 130, interrupted).
     assert str(raised.value).startswith("load generator 2/3 exited 2: ")
     assert "flag provided but not defined: -bogus" in str(raised.value)
-    assert [c.proc.returncode for c in client.started] == [130, 2, 130]
+    # The others were interrupted: 130 once loadgen handles SIGINT, -2 when it arrives before the handler is set.
+    codes = [c.proc.returncode for c in client.started]
+    assert codes[1] == 2 and codes[0] in (130, -2) and codes[2] in (130, -2), codes
     assert all(getattr(c, "removed", False) for c in client.started) and runner.loadgen_containers == []
     assert Api.requests == 0 and not (work / "summary.json").exists()
 
