@@ -17,11 +17,10 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker as docker
 
 from perflab import artifacts
-from perflab.catalogue import ROOT, Service
-from stacks.aws import iam
+from perflab.catalogue import Service
+from stacks.aws import iam, registry
 
 HEALTH_PATH = "/api/v1/events/health"
 # Indirection point for the mock tests, which have no built artifacts to hash.
@@ -62,28 +61,14 @@ class ContainerService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         size = settings.fargate(service.resource_class)
         self.size = size
-        self.repository = aws.ecr.Repository(
-            name, name=f"perflab-{settings.stack}/{service.name}", image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-            force_delete=True, opts=child)
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
-        self.image = docker.Image(
-            name,
-            image_name=pulumi.Output.concat(self.repository.repository_url, ":", content_tag(service)),
-            build=docker.DockerBuildArgs(
-                context=str(ROOT), dockerfile=str(service.dockerfile), args=service.docker_build_args,
-                platform=settings.docker_platform, builder_version=docker.BuilderVersion.BUILDER_V1),
-            registry=docker.RegistryArgs(server=self.repository.repository_url, username=token.user_name,
-                                         password=pulumi.Output.secret(token.password)),
-            opts=child)
+        self.repository = registry.repository(name, settings.stack, service.name, child)
+        self.image = registry.pushed_image(name, self.repository, content_tag(service), str(service.dockerfile),
+                                           service.docker_build_args, settings.docker_platform, child)
         self.log_group = aws.cloudwatch.LogGroup(
             name, name=f"/perflab/{settings.stack}/ecs/{service.name}",
             retention_in_days=settings.log_retention_days, opts=child)
         self.execution_role = iam.Role(f"{name}-execution", "ecs-tasks.amazonaws.com", [
-            iam.statement(["ecr:GetAuthorizationToken"], "*"),
-            iam.statement(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                          [self.repository.arn]),
+            *registry.pull_statements(self.repository),
             iam.log_statement(self.log_group.arn),
             iam.secret_statement(database.secret_arn),
         ], opts=child)

@@ -19,7 +19,7 @@ import pulumi_docker as docker
 
 from perflab import artifacts
 from perflab.catalogue import LOADGEN, ROOT
-from stacks.aws import iam
+from stacks.aws import iam, registry
 
 CONTAINER = "loadgen"
 DOCKERFILE = ROOT / "stacks" / "aws" / "loadgen" / "Dockerfile"
@@ -56,11 +56,7 @@ class LoadGenerator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         size = settings.fargate(LOADGEN.resource_class)
         self.size = size
-        self.repository = aws.ecr.Repository(
-            name, name=f"perflab-{settings.stack}/{LOADGEN.name}", image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-            force_delete=True, opts=child)
+        self.repository = registry.repository(name, settings.stack, LOADGEN.name, child)
         base_tag = content_tag(LOADGEN)
         self.base_image = docker.Image(
             f"{name}-base", image_name=f"perflab-{settings.stack}-loadgen-base:{base_tag}",
@@ -68,25 +64,13 @@ class LoadGenerator(pulumi.ComponentResource):
                                          platform=settings.docker_platform,
                                          builder_version=docker.BuilderVersion.BUILDER_V1),
             skip_push=True, opts=child)
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
-        self.image = docker.Image(
-            name,
-            image_name=pulumi.Output.concat(self.repository.repository_url, ":", task_tag(base_tag)),
-            build=docker.DockerBuildArgs(
-                context=str(ROOT), dockerfile=str(DOCKERFILE), args={"BASE": self.base_image.image_name},
-                platform=settings.docker_platform, builder_version=docker.BuilderVersion.BUILDER_V1),
-            registry=docker.RegistryArgs(server=self.repository.repository_url, username=token.user_name,
-                                         password=pulumi.Output.secret(token.password)),
-            opts=child)
+        self.image = registry.pushed_image(name, self.repository, task_tag(base_tag), str(DOCKERFILE),
+                                           {"BASE": self.base_image.image_name}, settings.docker_platform, child)
         self.log_group = aws.cloudwatch.LogGroup(
             name, name=f"/perflab/{settings.stack}/ecs/{LOADGEN.name}",
             retention_in_days=settings.log_retention_days, opts=child)
         self.execution_role = iam.Role(f"{name}-execution", "ecs-tasks.amazonaws.com", [
-            iam.statement(["ecr:GetAuthorizationToken"], "*"),
-            iam.statement(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                          [self.repository.arn]),
-            iam.log_statement(self.log_group.arn),
-        ], opts=child)
+            *registry.pull_statements(self.repository), iam.log_statement(self.log_group.arn)], opts=child)
         definitions = pulumi.Output.all(self.image.repo_digest, self.log_group.name).apply(
             lambda values: container_definitions(values[0], values[1], settings.region))
         # No task_role_arn: the task calls no AWS API (uploads go to presigned URLs).
