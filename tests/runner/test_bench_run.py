@@ -20,17 +20,6 @@ from runner import database, run, stack
 from runner.cli import main
 
 
-@pytest.fixture(scope="module")
-def outputs():
-    return stack.up("local", log=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def results_dir(tmp_path_factory) -> pathlib.Path:
-    # Never the user's results/: `bench runs` and `bench report latest` must not see test runs.
-    return tmp_path_factory.mktemp("results")
-
-
 def invoke(*args: str):
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     print(result.output)

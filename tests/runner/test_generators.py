@@ -11,30 +11,19 @@ from __future__ import annotations
 
 import gzip
 import math
-import pathlib
 
 import pytest
 
 from perflab import catalogue
 from perflab import results as results_model
 from perflab import settings as config
-from runner import run, stack
+from runner import run
 
 API = "go-rest"
 RATE = 200.0  # arrivals/s: a small share of what go-rest sustains on the 2-core CI box, so latency is stable
 PHASE_SCALE = 0.05  # full's holds of 2, 2, 2, 5 min become 6, 6, 6, 15 s: 1200, 1200, 1200, 3000 requests
 WARMUP_SECONDS = 2.0
 COUNTS = (1, 2, 4)
-
-
-@pytest.fixture(scope="module")
-def outputs():
-    return stack.up("local", log=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def results_dir(tmp_path_factory) -> pathlib.Path:
-    return tmp_path_factory.mktemp("results")
 
 
 @pytest.fixture(scope="module")

@@ -13,20 +13,9 @@ import pathlib
 import pytest
 from click.testing import CliRunner
 
-from runner import reference, stack
+from runner import reference
 from runner.cli import main
 from runner.contract import S1
-
-
-@pytest.fixture(scope="module")
-def outputs():
-    return stack.up("local", log=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def results_dir(tmp_path_factory) -> pathlib.Path:
-    # Never the user's results/: `bench runs` and `bench report latest` must not see test runs.
-    return tmp_path_factory.mktemp("results")
 
 
 def invoke(*args: str):
