@@ -12,13 +12,15 @@
 #   ENVIRONMENTS         number of emulator containers = local concurrency (default 2)
 #   EMULATOR_BASE_PORT   first emulator port; environment i uses BASE+2i and BASE+2i+1 (its Runtime API)
 #                        (default: the Lambda's emulator base port in the catalogue)
-#   DB_POOL_MAX, LOG_LEVEL, MAX_BODY_BYTES   passed to the function (the environment contract)
+#   DB_POOL_MAX, LOG_LEVEL, MAX_BODY_BYTES   passed to the function (the environment contract), and
+#   DB_ACQUIRE_TIMEOUT, AUTH_ENABLED, JWT_SECRET_KEY, JWT_ISSUER, JWT_AUDIENCE, SECRETS_URL,
+#   SECRETS_REFRESH_INTERVAL when they are set
 # Build the artifacts first: lambda/build.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 action="$1" fn="$2"
 # Ports come from the one catalogue (perflab/catalogue.py), never restated here.
@@ -71,6 +73,8 @@ up() {
       -e DATABASE_URL -e PORT="$port" -e BIND_ADDRESS=127.0.0.1 \
       -e DB_POOL_MAX="${DB_POOL_MAX:-2}" -e LOG_LEVEL="${LOG_LEVEL:-warn}" \
       -e MAX_BODY_BYTES="${MAX_BODY_BYTES:-1048576}" \
+      -e DB_ACQUIRE_TIMEOUT -e AUTH_ENABLED -e JWT_SECRET_KEY -e JWT_ISSUER -e JWT_AUDIENCE \
+      -e SECRETS_URL -e SECRETS_REFRESH_INTERVAL \
       "$image" >/dev/null
     urls+=("http://127.0.0.1:$port")
   done

@@ -98,6 +98,10 @@ LAMBDA_GATEWAY = Service("lambda-gateway", "go", "net/http (local API Gateway HT
                          "lambda/gateway", "gateway", "gateway", build_script="lambda/build.sh",
                          build_args=("gateway",), artifacts=("build/lambda-gateway/gateway",))
 
+# The local secrets store of the auth+secrets profile (tools/secrets-store; AWS: Secrets Manager).
+SECRETS_STORE = Service("secrets-store", "go", "net/http (mock secrets store)", "rest", 8200, "tools/secrets-store",
+                        "secrets-store", "secrets-store")
+
 # Shared pieces every API image needs (the health probe is copied into each image).
 HEALTHPROBE = Service("healthprobe", "go", "net/http + grpc health", "none", 0, "tools/healthprobe",
                       "tool", "tool")
@@ -142,7 +146,8 @@ def stack_services(api_names=None) -> list[Service]:
 def shell_variables(name: str) -> str:
     """A service's entry as shell assignments, for scripts that must not restate ports: `eval "$(python -m
     perflab.catalogue lambda-go-rest)"` sets name, port, protocol, emulator_base_port."""
-    service = next((s for s in (*APIS, LAMBDA_GATEWAY, SUT_DATABASE, METRICS_DATABASE) if s.name == name), None)
+    service = next((s for s in (*APIS, LAMBDA_GATEWAY, SECRETS_STORE, SUT_DATABASE, METRICS_DATABASE)
+                    if s.name == name), None)
     if service is None:
         raise KeyError(f"unknown service {name!r}")
     values = {"name": service.name, "port": service.port, "protocol": service.protocol,

@@ -20,6 +20,10 @@ def emulator_container_name(service: Service, index: int) -> str:
     return f"{container_name(service)}-{index}"
 
 
+def data_volume_name(stack: str, service: Service) -> str:
+    """The named volume that keeps a service's data across `bench down` (the metrics database's run
+    history); only `bench down --purge` removes it."""
+    return f"perflab-{stack}-{service.name}-data"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,3 +44,7 @@ class Database:
     @property
     def url(self) -> str:  # the DATABASE_URL of the environment contract
         return self.dsn.replace("postgresql://", "postgres://", 1)
+
+    @property
+    def url_without_password(self) -> str:  # the API then takes the password from PGPASSWORD or a store
+        return f"postgres://{self.user}@{self.host}:{self.port}/{self.name}"

@@ -59,6 +59,7 @@ class Environment(Model):
 class LimitsRecord(Model):
     cpus: Number
     memory: str
+    cpuset: str | None = Field(None, description="the cores the class was pinned to (perflab:limits.<class>.cpuset)")
 
 
 Number = int | float  # kept as written: 2000 stays 2000, 0.05 stays 0.05
@@ -83,6 +84,8 @@ class RunConfig(Model):
     limits: dict[str, LimitsRecord]
     thresholds: Thresholds = Field(description="per phase, from the load generator (loadgen describe)")
     generators: int = Field(1, description="load generator instances per measurement")
+    profiles: list[str] = Field(default_factory=lambda: ["no-auth"],
+                                description="the auth/secrets profiles measured (bench run --profile), in order")
 
 
 # --- one measurement: API x payload size x repeat --------------------------------------------------------
@@ -278,6 +281,11 @@ class Phase(Model):
         None, description="per generator, when the measurement used several (bench run --generators N)")
     reference: PhaseReference | None = Field(
         None, description="the database's own limit: the contract's statements at this phase's concurrency")
+    health_check_cpu_seconds: float | None = Field(
+        None, description="CPU the API's container health checks took in this phase (measured cost per probe × "
+                          "probes in the phase), counted in the API's CPU")
+    health_check_cpu_share: float | None = Field(
+        None, description="healthCheckCpuSeconds over the API's CPU seconds in the phase")
     reference_fraction: float | None = Field(
         None, description="throughput / the database reference's tps of the same payload size and phase")
     # AWS stack only (runner/aws_run.py):
@@ -308,6 +316,131 @@ class ResourceSample(Model):
     memory_bytes: int
 
 
+# --- bench chaos (runner/chaos.py): a fault injected under load, and what the APIs did -------------------
+
+ChaosScenarioName = Literal["db-restart", "api-kill", "db-connections", "interrupt"]
+
+
+class ChaosCheck(Model):
+    """One thing a chaos scenario requires, judged on the figures."""
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Fault(Model):
+    action: str = Field(description="what the runner did, e.g. stop perflab-postgres, wait 3 s, start it")
+    target: str = Field(description="the container or database it was done to")
+    started_at: str = Field(description="when the runner began it")
+    ended_at: str | None = Field(
+        None, description="when it was over: the database accepting connections again (db-restart), the connections "
+                          "released (db-connections); null: not undone (api-kill) or never injected")
+    seconds: float | None = Field(None, description="endedAt - startedAt")
+    error: str | None = Field(None, description="why the runner could not inject or undo it")
+
+
+class ErrorWindow(Model):
+    """The failed requests of a measurement, by the time their answer came (send time + latency)."""
+    first_error_at: str
+    last_error_at: str
+    seconds: float = Field(description="lastErrorAt - firstErrorAt")
+    count: int
+    by_code: dict[str, int] = Field(description="failed requests by HTTP status or gRPC code, as loadgen names them")
+    latency_ms_min: float = Field(description="the quickest failed request, send to answer")
+    latency_ms_max: float = Field(description="the slowest failed request, send to answer")
+
+
+class ConnectionExhaustion(Model):
+    """db-connections: the database's connection slots, all held by another client (the runner)."""
+    max_connections: int
+    superuser_reserved_connections: int = Field(
+        description="slots only superusers may take; the APIs connect as the database's owner, a superuser, so the "
+                    "runner holds these too")
+    connections_held: int = Field(description="connections the runner opened, until the server refused one more")
+    api_connections_terminated: int = Field(
+        description="the API's pooled connections ended (pg_terminate_backend) so that it needs new ones")
+    api_paused_seconds: float = Field(
+        description="the API's containers were paused while its connections were ended and their slots taken")
+    exhausted_at: str = Field(description="from here every slot was held and the API's database open to connections")
+    acquire_timeout_ms: int = Field(description="DB_ACQUIRE_TIMEOUT the APIs run with (the contract's default)")
+    latency_bound_ms: float = Field(
+        description="no request may take longer: acquireTimeoutMs + the allowed margin (3 s) + apiPausedSeconds")
+    latency_ms_max: float | None = Field(None, description="the slowest request sent while the slots were held")
+
+
+class ApiExit(Model):
+    container: str
+    exit_code: int | None = None
+    finished_at: str | None = None
+
+
+class ChaosFigures(Model):
+    """What one measurement under a fault showed (Result.chaos)."""
+    scenario: ChaosScenarioName
+    fault: Fault | None = Field(None, description="null: measured without a fault (api-kill: the API after the killed one)")
+    error_window: ErrorWindow | None = Field(None, description="null: no request failed")
+    recovered_at: str | None = Field(
+        None, description="answer time of the first success after both the fault's end and the last error")
+    recovery_seconds: float | None = Field(None, description="recoveredAt - fault.endedAt")
+    unavailable_counted_ambiguous: int = Field(
+        0, description="503 / UNAVAILABLE answers given under the fault, verified as ambiguous: a transaction cut by "
+                       "the database going away may have run its statements, or even committed")
+    connections: ConnectionExhaustion | None = None
+    api_exit: ApiExit | None = Field(None, description="api-kill: the killed container's end, as Docker reports it")
+    checks: list[ChaosCheck] = Field(default_factory=list)
+    passed: bool = Field(description="every check passed")
+
+
+class MetricsHistory(Model):
+    """The metrics database before and after a chaos run: what it held must still be there, unchanged."""
+    runs_before: int
+    runs_after: int
+    results_before: int
+    results_after: int
+    phases_before: int
+    phases_after: int
+    added_runs: list[str] = Field(description="run ids stored by this chaos run (its own, an interrupted run's)")
+    changed_runs: list[str] = Field(description="runs held before whose document, results or phases differ now")
+    missing_runs: list[str] = Field(description="runs held before and gone now")
+
+
+class InterruptFigures(Model):
+    """interrupt: SIGINT to a `bench run` process in the middle of a phase, and what it left behind."""
+    command: str
+    run_id: str | None = Field(None, description="the interrupted run")
+    results_file: str | None = Field(None, description="its run.json, relative to this run's directory")
+    signal_at: str | None = None
+    exited_at: str | None = None
+    teardown_seconds: float | None = Field(None, description="exitedAt - signalAt")
+    exit_code: int | None = None
+    generator_containers: list[str] = Field(default_factory=list, description="the run's load generators")
+    left_running: list[str] = Field(
+        default_factory=list, description="containers the run started that still existed (generators) or ran (API)")
+    marked_interrupted: bool | None = Field(None, description="its document says interrupted: true")
+    partial_phases: int = 0
+    partial_requests: int = Field(0, description="requests the kept partial result counts")
+    loaded_in_metrics_database: bool | None = None
+
+
+class ChaosScenario(Model):
+    """One scenario of `bench chaos`, judged: its own checks and those of its measurements."""
+    name: ChaosScenarioName
+    apis: list[str]
+    phases: str | None = Field(None, description="the load of its measurements (loadgen --phases VUS:HOLD)")
+    passed: bool
+    checks: list[ChaosCheck] = Field(default_factory=list)
+    metrics_database: MetricsHistory | None = Field(None, description="api-kill: the run history kept")
+    interrupt: InterruptFigures | None = None
+
+
+class HealthCheckCost(Model):
+    interval_seconds: float = Field(description="how often Docker runs each container's health check")
+    cpu_seconds_per_probe: float = Field(description="one probe of every container of the API together, measured "
+                                                     "by exec'ing the health command before the load (runner/healthcost.py)")
+    containers: list[str]
+    probes: int = Field(description="probes per container the measurement took")
+
+
 class Result(Model):
     api: str
     language: str | None = None
@@ -317,6 +450,8 @@ class Result(Model):
     payload_size: str
     payload_bytes: int | None = None
     repeat: int
+    profile: str = Field("no-auth", description="the auth/secrets profile the API ran under (perflab.profiles): "
+                                                "no-auth | auth | auth+secrets")
     status: Literal["passed", "failed", "error"] = Field(
         description="passed | failed (verification or threshold) | error (never ran)")
     problem: str | None = None
@@ -327,6 +462,9 @@ class Result(Model):
     resource_samples: list[ResourceSample] = Field(default_factory=list)
     database: dict[str, Any] | None = Field(None, description="pg_stat_statements and pg_stat snapshot")
     raw_samples: str | None = None
+    health_check: HealthCheckCost | None = Field(
+        None, description="the measured cost of the health checks Docker runs in the API's containers")
+    chaos: ChaosFigures | None = Field(None, description="bench chaos: the fault and what the API did under it")
 
 
 class RunDocument(Model):
@@ -343,6 +481,7 @@ class RunDocument(Model):
     results: list[Result]
     references: list[ReferencePhase] = Field(
         default_factory=list, description="the database's own limit per payload size and phase (bench run --reference)")
+    chaos: list[ChaosScenario] = Field(default_factory=list, description="bench chaos: each scenario, judged")
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

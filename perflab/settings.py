@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,10 +44,29 @@ def canonical_cpus(cpus: float | str) -> str:
     return text
 
 
+CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+def cpuset_cpus(text: str) -> list[int]:
+    """"0-1,3" → [0, 1, 3]; an unreadable or descending range is refused."""
+    if not CPUSET.match(text):
+        raise ConfigError(f"cpuset {text!r} is not a CPU list such as 0, 2-3 or 0,2")
+    cpus: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if last < first:
+            raise ConfigError(f"cpuset {text!r}: range {part} runs backwards")
+        cpus.update(range(first, last + 1))
+    return sorted(cpus)
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     cpus: float
     memory: str
+    # CPU pinning (Docker's --cpuset-cpus), for hosts with 4 or more cores: the classes then share no core.
+    cpuset: str | None = None
 
     @property
     def nano_cpus(self) -> int:
@@ -69,7 +89,7 @@ class Limits:
         return mib
 
     def as_dict(self) -> dict:
-        return {"cpus": self.cpus, "memory": self.memory}
+        return {"cpus": self.cpus, "memory": self.memory, **({"cpuset": self.cpuset} if self.cpuset else {})}
 
 
 def _structured(value: Any) -> Any:
@@ -122,13 +142,35 @@ class StackConfig:
         if not isinstance(table, dict) or resource_class not in table:
             raise ConfigError(f"Pulumi.{self.stack}.yaml: {PROJECT}:limits has no class {resource_class!r}")
         entry = table[resource_class]
+        cpuset = entry.get("cpuset") if isinstance(entry, dict) else None
+        if cpuset is not None:
+            cpuset = str(cpuset).replace(" ", "")
+            cpuset_cpus(cpuset)  # refuse a malformed list here
         try:
             cpus = float(Decimal(str(entry["cpus"])))
-            limits = Limits(cpus, str(entry["memory"]))
+            limits = Limits(cpus, str(entry["memory"]), cpuset)
         except (KeyError, InvalidOperation) as error:
             raise ConfigError(f"{PROJECT}:limits.{resource_class} needs cpus and memory ({error})") from None
         limits.memory_bytes  # noqa: B018 — refuse an unreadable size here, not later
         return limits
+
+    def check_cpusets(self, host_cpus: int) -> None:
+        """CPU pinning is for hosts with 4 or more cores; every pinned CPU must exist and a class must be pinned to
+        at least as many cores as its CPU limit."""
+        pinned = {name: self.limits(name).cpuset for name in self.resource_classes() if self.limits(name).cpuset}
+        if not pinned:
+            return
+        if host_cpus < 4:
+            raise ConfigError(f"{PROJECT}:limits pins classes to cores ({', '.join(sorted(pinned))}): that option is "
+                              f"for hosts with 4 or more CPUs, this one has {host_cpus}")
+        for name, cpuset in pinned.items():
+            cpus = cpuset_cpus(str(cpuset))
+            if cpus[-1] >= host_cpus:
+                raise ConfigError(f"{PROJECT}:limits.{name}.cpuset {cpuset}: CPU {cpus[-1]} does not exist here "
+                                  f"(CPUs 0-{host_cpus - 1})")
+            if len(cpus) < self.limits(name).cpus:
+                raise ConfigError(f"{PROJECT}:limits.{name}: {self.limits(name).cpus} CPUs cannot run on cpuset "
+                                  f"{cpuset} ({len(cpus)} {'core' if len(cpus) == 1 else 'cores'})")
 
     def resource_classes(self) -> list[str]:
         return list(self.require("limits"))
@@ -163,6 +205,42 @@ class StackConfig:
     def lambda_db_pool_max(self) -> int:
         """perflab:lambdaDbPoolMax: DB_POOL_MAX of each execution environment, default 2 (Lambda's)."""
         return self.get_positive_int("lambdaDbPoolMax", 2)
+
+    @property
+    def profile(self) -> str:
+        """perflab:profile: the auth/secrets profile the APIs run under (perflab.profiles), default no-auth."""
+        from perflab import profiles
+
+        return profiles.profile(self.get_str("profile", profiles.DEFAULT)).name
+
+    def secrets_store_environment(self) -> dict[str, str]:
+        """perflab:secretsStore: the local secrets store's injected faults, as its environment (delayMs,
+        failureRate, timeoutRate; all 0 by default) — the original lab's mock's settings."""
+        table = self.get("secretsStore", {}) or {}
+        if not isinstance(table, dict):
+            raise ConfigError(f"{PROJECT}:secretsStore must be a table of delayMs, failureRate, timeoutRate")
+        names = {"delayMs": "SECRETS_SERVICE_DELAY_MS", "failureRate": "SECRETS_SERVICE_FAILURE_RATE",
+                 "timeoutRate": "SECRETS_SERVICE_TIMEOUT_RATE"}
+        unknown = set(table) - set(names)
+        if unknown:
+            raise ConfigError(f"{PROJECT}:secretsStore has no setting {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(names)})")
+        env = {}
+        for key, variable in names.items():
+            value = _structured(table.get(key, 0))
+            try:
+                number = Decimal(str(value))
+            except InvalidOperation:
+                raise ConfigError(f"{PROJECT}:secretsStore.{key} must be a number, not {value!r}") from None
+            if number < 0 or (key != "delayMs" and number > 1) or (key == "delayMs" and number != number.to_integral()):
+                raise ConfigError(f"{PROJECT}:secretsStore.{key} is out of range: {value!r}")
+            env[variable] = format(number.normalize(), "f")
+        return env
+
+    @property
+    def secrets_refresh_interval_ms(self) -> int:
+        """perflab:secretsRefreshInterval: SECRETS_REFRESH_INTERVAL of the APIs (ms), default 60000."""
+        return self.get_positive_int("secretsRefreshInterval", 60000)
 
     def api_environment(self) -> dict[str, str]:
         """The environment contract's shared values (DATABASE_URL and PORT are per service)."""

@@ -23,6 +23,13 @@ OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 POSTGRES_PORT = 5432
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY", re.IGNORECASE)
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
+# Values that are secrets whatever their variable is called: a compact JWS (a bearer token: header and
+# claims are base64url JSON, so both start with "eyJ") and a PEM private key.
+BEARER_TOKEN = re.compile(r"^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*$")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+SECRETS_MANAGER_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:")
+# The contract's AUTH_ENABLED values that turn auth on (any case).
+AUTH_ON = frozenset({"true", "1"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,20 +179,35 @@ def _plain_secrets(variables: Mapping[str, Any]) -> list[str]:
             found.append(f"{name} (a secret's name)")
         elif URL_WITH_PASSWORD.match(str(value)):
             found.append(f"{name} (a URL with a password)")
+        elif BEARER_TOKEN.match(str(value)):
+            found.append(f"{name} (a bearer token)")
+        elif PRIVATE_KEY.search(str(value)):
+            found.append(f"{name} (a private key)")
     return found
+
+
+def _lambda_variables(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (props.get("environment") or {}).get("variables") or {}
+
+
+def _task_containers(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A task definition's container definitions (the engine gives them as JSON text)."""
+    definitions = props.get("containerDefinitions")
+    return json.loads(definitions) if isinstance(definitions, str) else _as_list(definitions)
+
+
+def _container_variables(container: Mapping[str, Any]) -> dict[str, Any]:
+    return {e.get("name"): e.get("value") for e in _as_list(container.get("environment"))}
 
 
 def no_plain_secrets(args, report_violation: ReportViolation) -> None:
     props = _props(args)
     if args.resource_type == "aws:lambda/function:Function":
-        variables = (props.get("environment") or {}).get("variables") or {}
-        for found in _plain_secrets(variables):
+        for found in _plain_secrets(_lambda_variables(props)):
             report_violation(f"Lambda environment holds {found}: pass the secret's ARN and read it at start")
     elif args.resource_type == "aws:ecs/taskDefinition:TaskDefinition":
-        definitions = props.get("containerDefinitions")
-        containers = json.loads(definitions) if isinstance(definitions, str) else _as_list(definitions)
-        for container in containers:
-            variables = {e.get("name"): e.get("value") for e in _as_list(container.get("environment"))}
+        for container in _task_containers(props):
+            variables = _container_variables(container)
             for found in _plain_secrets(variables):
                 report_violation(f"container {container.get('name')} environment holds {found}: inject it "
                                  f"through `secrets` (valueFrom a Secrets Manager ARN)")
@@ -193,6 +215,29 @@ def no_plain_secrets(args, report_violation: ReportViolation) -> None:
                 if not str(secret.get("valueFrom", "")).startswith("arn:"):
                     report_violation(f"container secret {secret.get('name')} is not a Secrets Manager or "
                                      f"Parameter Store ARN")
+
+
+def _auth_on(variables: Mapping[str, Any]) -> bool:
+    return str(variables.get("AUTH_ENABLED") or "").strip().lower() in AUTH_ON
+
+
+def auth_key_from_secrets_manager(args, report_violation: ReportViolation) -> None:
+    """An API with AUTH_ENABLED on gets its JWT key from Secrets Manager: a Lambda by JWT_SECRET_ARN (read at
+    cold start), an ECS container as JWT_SECRET_KEY in `secrets` (injected at task start)."""
+    props = _props(args)
+    if args.resource_type == "aws:lambda/function:Function":
+        variables = _lambda_variables(props)
+        if _auth_on(variables) and not SECRETS_MANAGER_ARN.match(str(variables.get("JWT_SECRET_ARN") or "")):
+            report_violation("Lambda with AUTH_ENABLED has no JWT_SECRET_ARN naming a Secrets Manager secret: it "
+                             "could not verify a token")
+    elif args.resource_type == "aws:ecs/taskDefinition:TaskDefinition":
+        for container in _task_containers(props):
+            if not _auth_on(_container_variables(container)):
+                continue
+            injected = {s.get("name"): str(s.get("valueFrom") or "") for s in _as_list(container.get("secrets"))}
+            if not SECRETS_MANAGER_ARN.match(injected.get("JWT_SECRET_KEY", "")):
+                report_violation(f"container {container.get('name')} has AUTH_ENABLED but no JWT_SECRET_KEY "
+                                 f"injected through `secrets` from a Secrets Manager secret")
 
 
 def log_group_retention(args, report_violation: ReportViolation) -> None:
@@ -235,7 +280,10 @@ RULES: tuple[Rule, ...] = (
          database_ingress_from_groups),
     Rule("iam-least-privilege", "No IAM statement allows every action, or every resource where a narrower "
          "one exists.", iam_least_privilege),
-    Rule("no-plain-secrets", "Lambda and ECS environments hold no secret; secrets arrive by ARN.", no_plain_secrets),
+    Rule("no-plain-secrets", "Lambda and ECS environments hold no secret (by name, a URL with a password, a bearer "
+         "token, a private key); secrets arrive by ARN.", no_plain_secrets),
+    Rule("auth-key-from-secrets-manager", "An API with AUTH_ENABLED gets its JWT key from Secrets Manager "
+         "(Lambda: JWT_SECRET_ARN; ECS: JWT_SECRET_KEY in `secrets`).", auth_key_from_secrets_manager),
     Rule("log-group-retention", "Every log group has a retention period.", log_group_retention),
     Rule("ecs-service-starts-at-zero", "ECS services start with desired count 0.", ecs_service_starts_at_zero),
     Rule("s3-public-access-blocked", "Every bucket blocks all public access.", s3_public_access_blocked),

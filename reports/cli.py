@@ -88,16 +88,22 @@ def compare(run_a, run_b, results_dir, threshold, alpha, output) -> None:
 
 @click.command("runs")
 @RESULTS_DIR
-def list_runs(results_dir) -> None:
-    """List the stored runs with their key figures."""
+@click.option("--stack", default="local", show_default=True,
+              help="the stack whose metrics database is compared with the results directory")
+def list_runs(results_dir, stack) -> None:
+    """List the stored runs with their key figures, and which of them the metrics database holds."""
+    from runner.cli_db import holdings_line  # the bench command line: the one place reports meet the stack
+
     try:
         stored = model.discover(results_dir)
     except model.ResultsError as error:
         raise click.ClickException(str(error)) from error
+    held, database_line = holdings_line({run.id for run in stored}, stack)
     if not stored:
         click.echo(f"no runs under {results_dir}")
+        click.echo(database_line)
         return
-    header = ("run", "started", "mode", "stack", "commit", "verified", "best (default size)")
+    header = ("run", "started", "mode", "stack", "commit", "verified", "in DB", "best (default size)")
     rows = []
     for run in stored:
         results = run.results
@@ -115,7 +121,9 @@ def list_runs(results_dir) -> None:
             figure = "–"
         rows.append((run.id, run.doc["startedAt"][:19] + "Z", run.doc["mode"], run.doc["stack"],
                      commit[:10] + ("+" if run.doc["environment"].get("gitDirty") else ""),
-                     f"{verified}/{len(results)}", figure))
+                     f"{verified}/{len(results)}", "?" if held is None else "yes" if run.id in held else "no",
+                     figure))
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    click.echo(database_line)

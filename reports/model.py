@@ -34,9 +34,20 @@ class Run:
     def directory(self) -> pathlib.Path:
         return self.path.parent
 
-    @property
+    @functools.cached_property
     def results(self) -> list[dict[str, Any]]:
-        return self.doc["results"]
+        """The results; one measured under an auth profile is its own entry, named `<api> (<profile>)`, so
+        rankings, charts and comparisons put it beside the same API without auth (`baseApi` keeps the name)."""
+        return [result if result.get("profile", DEFAULT_PROFILE) == DEFAULT_PROFILE
+                else {**result, "api": profiled_name(result["api"], result["profile"]), "baseApi": result["api"]}
+                for result in self.doc["results"]]
+
+
+DEFAULT_PROFILE = "no-auth"
+
+
+def profiled_name(api: str, profile: str) -> str:
+    return api if profile == DEFAULT_PROFILE else f"{api} ({profile})"
 
 def load(path: pathlib.Path | str) -> Run:
     """Load a run from its run.json or its directory (validated by the one results model)."""

@@ -50,6 +50,11 @@ def _usd(value: float | None) -> str:
     return f"${value:.4f}" if abs(value) >= 0.01 else f"${value:.6f}"
 
 
+def _change(value: float | None) -> str:
+    """A relative change, signed: +3.2 %."""
+    return "–" if value is None else f"{value * 100:+.1f} %"
+
+
 def _pct(value: float | None) -> str:
     """A figure that already is a percentage (CloudWatch utilisation)."""
     return "–" if value is None else f"{value:.1f} %"
@@ -60,7 +65,7 @@ def _md_cell(value: Any) -> str:
 
 
 _env.filters.update(gib=lambda v: "–" if v is None else f"{v / 2**30:.0f} GiB", num=_num, percent=_percent, mb=_mb,
-                    usd=_usd, pct=_pct, md=_md_cell, tojson_pretty=lambda d: json.dumps(d, indent=1),
+                    usd=_usd, pct=_pct, md=_md_cell, change=_change, tojson_pretty=lambda d: json.dumps(d, indent=1),
                     sup=lambda n: str(n).translate(SUPERSCRIPTS))
 
 
@@ -204,7 +209,58 @@ def build(runs: list[Run]) -> dict[str, Any]:
         "repeatability": repeatability,
         "cloudwatch": _cloudwatch(runs),
         "cost": _cost(runs),
+        "authOverhead": _auth_overhead(runs),
+        "healthChecks": _health_checks(performance),
     }
+
+
+def _health_checks(runs: list[Run]) -> list[dict[str, Any]]:
+    """The measured cost of Docker's health checks inside each API's cgroup (runner/healthcost.py), and the
+    largest share of the API's CPU it took in a phase: a figure the reader can subtract, not an unknown."""
+    rows = []
+    for run in runs:
+        for result in run.results:
+            health = result.get("healthCheck")
+            if not health:
+                continue
+            shares = [p["healthCheckCpuShare"] for p in result["phases"] if p.get("healthCheckCpuShare") is not None]
+            rows.append({"api": result["api"], "payloadSize": result["payloadSize"], "repeat": result["repeat"],
+                         "cpuMsPerProbe": health["cpuSecondsPerProbe"] * 1000,
+                         "intervalSeconds": health["intervalSeconds"], "containers": len(health["containers"]),
+                         "maxShare": max(shares) if shares else None})
+    return rows
+
+
+def _auth_overhead(runs: list[Run]) -> list[dict[str, Any]]:
+    """What auth (and secrets) cost each API: per phase, the medians over repeats of throughput and p95 under
+    a profile beside the same API without auth, measured in the same run (bench run --profile no-auth,auth)."""
+    rows = []
+    for run in runs:
+        plain: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        profiled: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for result in run.results:
+            if not result["phases"] or not is_verified(result):
+                continue
+            if result.get("baseApi"):
+                profiled.setdefault((result["baseApi"], result["profile"], result["payloadSize"]), []).append(result)
+            else:
+                plain.setdefault((result["api"], result["payloadSize"]), []).append(result)
+        for (api, profile, size), results in profiled.items():
+            baseline = plain.get((api, size))
+            if not baseline:
+                continue
+            for phase in _phase_names(results):
+                figures = {}
+                for key, group in (("base", baseline), ("profile", results)):
+                    figures[key] = (_median_phase_value(group, phase, lambda p: p["throughput"]),
+                                    _median_phase_value(group, phase, lambda p: p["latencyMs"].get("p95")))
+                (base_rps, base_p95), (rps, p95) = figures["base"], figures["profile"]
+                rows.append({"runId": run.id, "api": api, "profile": profile, "payloadSize": size, "phase": phase,
+                             "repeats": len(results), "throughputNoAuth": base_rps, "throughput": rps,
+                             "throughputChange": rps / base_rps - 1 if rps is not None and base_rps else None,
+                             "p95NoAuthMs": base_p95, "p95Ms": p95,
+                             "p95Change": p95 / base_p95 - 1 if p95 is not None and base_p95 else None})
+    return rows
 
 
 def _cost_reason(runs: list[Run], row: dict[str, Any], size: str) -> str:

@@ -3,7 +3,8 @@ and the AWS calls a measurement makes (outputs check, scaling an API's service, 
 
 The Pulumi program is the same one as locally (`perflab:target: aws`, stacks/aws/); only the Pulumi CLI
 applies it — the in-process engine (runner/engine) realizes Docker resources only. Every AWS call takes a
-boto3 Session, so the tests run them against moto; nothing here reads or prints a secret.
+boto3 Session, so the tests run them against moto; nothing here prints a secret (the outputs of a stack
+under an auth profile hold its JWT key, for tokens: never print them).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from perflab import catalogue
+from perflab import catalogue, profiles
 from perflab.catalogue import ROOT
 from perflab.errors import ConfigError, LabError
 from perflab.settings import StackConfig
@@ -128,11 +129,12 @@ def _fargate(prices: dict, config: StackConfig, resource_class: str, label: str)
                      _price(prices, "perHour", "fargateGb"))]
 
 
-def estimate(config: StackConfig, api_names: Iterable[str] | None = None) -> Estimate:
+def estimate(config: StackConfig, api_names: Iterable[str] | None = None, profile: str | None = None) -> Estimate:
     """The stack's hourly cost from the prices kept in its configuration (`perflab:prices`).
 
     Always on: egress (NAT gateway + its public IPv4 address, or 4 interface endpoints in 2 zones), the NLB
-    (when a container API is deployed), the RDS instance, its storage and its managed secret. While an API
+    (when a container API is deployed), the RDS instance, its storage and its managed secret (and the JWT
+    key's secret under an auth profile: `profile`, else perflab:profile). While an API
     is measured: its Fargate task and a load generator task (one API at a time). Per-request charges
     (Lambda, API Gateway, NAT/endpoint data, logs) are not hourly and not included.
     """
@@ -170,6 +172,9 @@ def estimate(config: StackConfig, api_names: Iterable[str] | None = None) -> Est
         CostItem("Secrets Manager secret (RDS-managed password)", 1, "secret-month / hour",
                  _price(prices, "perMonth", "secret") / hours_per_month),
     ]
+    if profiles.profile(profile or config.profile).auth:
+        always.append(CostItem("Secrets Manager secret (the JWT key of the auth profile)", 1, "secret-month / hour",
+                               _price(prices, "perMonth", "secret") / hours_per_month))
     measuring: list[CostItem] = []
     if containers:
         measuring += _fargate(prices, config, containers[0].resource_class, "measured API task")
@@ -220,13 +225,22 @@ def build_artifacts(config: StackConfig, api_names: list[str] | None, log: Log) 
         raise AwsError(f"lambda/db-admin/build.sh failed:\n{(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def up(log: Log = print, api_names: list[str] | None = None, aws_session=None) -> dict:
+def up(log: Log = print, api_names: list[str] | None = None, aws_session=None, profile: str | None = None) -> dict:
+    """Build, then `pulumi up -s aws`; `api_names` narrows the API list and `profile` picks the auth/secrets
+    profile for this up (PERFLAB_APIS, PERFLAB_PROFILE: Pulumi.aws.yaml is never rewritten)."""
+    from runner import statedir
+
     identity = prerequisites(aws_session)
     log(f"AWS account {identity['account']} as {identity['arn']}")
     config = load_config(STACK)
     build_artifacts(config, api_names, log)
     if api_names is not None:  # one run's narrowing, never written into Pulumi.aws.yaml
         os.environ["PERFLAB_APIS"] = ",".join(api_names)
+    if profile is not None:
+        os.environ[profiles.PROFILE_VARIABLE] = profiles.profile(profile).name
+    chosen = profiles.profile(os.environ.get(profiles.PROFILE_VARIABLE) or config.profile)  # as the program reads it
+    if chosen.auth and not config.values.get("perflab:jwtSecretKey"):
+        statedir.jwt_secret_key()  # generated once (as for the local stack); the program puts it into AWS
     _automation_stack().up(on_output=lambda line: log(line.rstrip()))
     return outputs()
 
@@ -237,7 +251,7 @@ def down(log: Log = print, aws_session=None) -> None:
 
 
 def outputs(stack: str = STACK) -> dict:
-    """The stack's outputs (nothing secret is among them)."""
+    """The stack's outputs, secrets shown: under an auth profile `auth.key` is the JWT key (never print it)."""
     return {key: item.value for key, item in _automation_stack(stack).outputs().items()}
 
 
@@ -269,6 +283,12 @@ def check_outputs(result: dict, aws_session) -> list[str]:
         aws_session.client("s3").head_bucket(Bucket=result["resultsBucket"])
     except ClientError:
         problems.append(f"results bucket {result['resultsBucket']} not found")
+    secret_arn = (result.get("auth") or {}).get("secretArn")
+    if secret_arn:  # the JWT key the APIs read under an auth profile (its value is not fetched)
+        try:
+            aws_session.client("secretsmanager").describe_secret(SecretId=secret_arn)
+        except ClientError:
+            problems.append(f"the JWT key's secret {secret_arn} not found")
     return problems
 
 

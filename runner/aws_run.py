@@ -9,6 +9,8 @@ For each API × payload size × repeat (one API at a time):
    `loadgen run ... --segment k/N --start-at T --allow-remote --summary ... --samples ...` with two
    presigned S3 PUT URLs (s3://<bucket>/<run>/<api>/<size>-<repeat>/<k>/summary.json, samples.csv.gz)
    that its entrypoint (stacks/aws/loadgen/perflab-task.sh) uploads to with curl: the task has no role;
+   when the stack runs an auth profile (outputs `profile`, `auth`), each task also gets `--auth` and a
+   JWT_TOKEN of the stack's key valid for this measurement's budget (the overrides' environment);
 4. wait (bounded) until every task is STOPPED, check each container's exit code, download the summaries
    and samples, merge the summaries with `loadgen merge` (N > 1);
 5. verify through the admin function (persisted == acknowledged, the contract's statements), snapshot;
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from perflab import profiles
 from perflab import results as results_model
 from perflab import settings as stack_config
 from perflab.catalogue import ROOT, Service
@@ -50,10 +53,12 @@ Merge = Callable[[list[pathlib.Path], pathlib.Path], dict]
 # --- generators --------------------------------------------------------------------------------------------
 
 def generator_arguments(options: RunOptions, api: Service, endpoint: str, size: str, k: int, n: int,
-                        start_at: datetime.datetime | None) -> list[str]:
+                        start_at: datetime.datetime | None, auth: bool = False) -> list[str]:
     """The local generator's arguments (runner/run.py) for task k of n: its segment, the agreed start,
-    remote targets allowed, files in the task's working directory, no progress lines."""
-    arguments = [a for a in loadgen_arguments(options, api, endpoint, size, RESULTS_DIR) if a != "--progress"]
+    remote targets allowed, files in the task's working directory, no progress lines; with `auth`, --auth
+    (the token itself travels in the task's environment, never on its command line)."""
+    arguments = [a for a in loadgen_arguments(options, api, endpoint, size, RESULTS_DIR, auth=auth)
+                 if a != "--progress"]
     arguments += ["--segment", f"{k}/{n}", "--allow-remote"]
     if start_at is not None:
         arguments += ["--start-at", iso(start_at)]
@@ -280,6 +285,12 @@ class AwsRunner:
         self.scaled: str | None = None  # the API whose service is scaled up
         self.loadgen_version: str | None = None
         self.partial: dict | None = None
+        # The profile the stack runs (bench up aws --profile P); under auth the generators need its key.
+        self.profile = profiles.profile(str(outputs.get("profile") or profiles.DEFAULT))
+        self.auth = outputs.get("auth") or {}
+        if self.profile.auth and not self.auth.get("key"):
+            raise RunError(f"the aws stack runs profile {self.profile.name} but publishes no JWT key (outputs.auth): "
+                           f"run `bench up aws --profile {self.profile.name}` again")
         self.api_tasks = cfg.get_positive_int("desiredCountUnderTest", 1)
         self.prices = cfg.get("prices") or {}
         self.rds_class = {"instanceClass": "db.m7g.large", **(cfg.get("database") or {})}["instanceClass"]
@@ -313,8 +324,19 @@ class AwsRunner:
             api, self.scaled = self.scaled, None
             aws.scale(self.outputs, api, 0, self.session, maximum=self.api_tasks)
 
-    def _launch(self, api: Service, entry: dict, size: str, prefix: str, expires: int) -> list[str]:
+    def _token(self, ttl_seconds: float) -> str | None:
+        """A bearer token of the stack's key for one measurement (None without auth): it expires with the
+        measurement's budget, since the overrides holding it can be read with ecs:DescribeTasks."""
+        if not self.profile.auth:
+            return None
+        return profiles.token(self.auth["key"], ttl_seconds=ttl_seconds, issuer=self.auth.get("issuer"),
+                              audience=self.auth.get("audience"))
+
+    def _launch(self, api: Service, entry: dict, size: str, prefix: str, budget: float) -> list[str]:
         generator = self.outputs["loadgen"]
+        expires = int(budget + 3600)
+        token = self._token(budget)
+        token_environment = [{"name": "JWT_TOKEN", "value": token}] if token else []
         described = run_shapes(self.options)
         counted = described.mode(self.options.mode).requests_by_count is not None
         start_at = None if counted else (utc_now() + datetime.timedelta(seconds=self.timing.start_lead_seconds))
@@ -327,8 +349,9 @@ class AwsRunner:
                                                       ("PERFLAB_SAMPLES_URL", "samples.csv.gz"))}
             overrides = {"containerOverrides": [{
                 "name": generator["containerName"],
-                "command": generator_arguments(self.options, api, entry["endpoint"], size, k, self.generators, start_at),
-                "environment": [{"name": name, "value": url} for name, url in urls.items()]}]}
+                "command": generator_arguments(self.options, api, entry["endpoint"], size, k, self.generators, start_at,
+                                               auth=token is not None),
+                "environment": [{"name": name, "value": url} for name, url in urls.items()] + token_environment}]}
             if len(json.dumps(overrides)) > OVERRIDES_LIMIT:
                 raise AwsError(f"the generator's overrides exceed ECS's {OVERRIDES_LIMIT} characters (long "
                                f"session credentials in the presigned URLs?): use longer-lived credentials")
@@ -408,7 +431,7 @@ class AwsRunner:
         cycle_start = time.monotonic()
         result: dict[str, Any] = {
             "api": api.name, "language": api.language, "framework": api.framework, "protocol": api.protocol,
-            "deployment": api.deployment, "payloadSize": size,
+            "deployment": api.deployment, "profile": self.profile.name, "payloadSize": size,
             "payloadBytes": run_shapes(self.options).payload_bytes[size], "repeat": repeat, "status": "error",
             "problem": None, "startupSeconds": None, "overheadSeconds": None, "verification": None, "phases": [],
             "resourceSamples": [], "database": None, "rawSamples": None}
@@ -426,7 +449,7 @@ class AwsRunner:
                     result["problem"] = str(error)
                     return result
             budget = self.timing.start_lead_seconds + self._planned_seconds() + self.timing.stop_margin_seconds
-            arns = self._launch(api, entry, size, prefix, expires=int(budget + 3600))
+            arns = self._launch(api, entry, size, prefix, budget)
             self.log(f"  {len(arns)} generator task(s) started; results under s3://{self.outputs['resultsBucket']}/{prefix}/")
             stopped = self._wait_stopped(arns, budget)
             problems = task_problems(stopped, self.outputs["loadgen"]["containerName"])
@@ -488,7 +511,8 @@ class AwsRunner:
 
     # -- the whole run --------------------------------------------------------------------------------------
     def document(self, results: list[dict], started: datetime.datetime, interrupted: bool) -> dict:
-        limits = {name: dataclasses.asdict(self.cfg.limits(name)) for name in self.cfg.require("limits")}
+        # as_dict: cpus and memory (CPU pinning, a local Docker option, never applies on AWS)
+        limits = {name: self.cfg.limits(name).as_dict() for name in self.cfg.require("limits")}
         postgres = next((r["database"].get("serverVersion") for r in results if r.get("database")), None)
         return {"schema": results_model.SCHEMA, "runId": self.run_id, "mode": self.options.mode, "stack": "aws",
                 "startedAt": iso(started), "finishedAt": iso(utc_now()), "interrupted": interrupted,
@@ -500,7 +524,8 @@ class AwsRunner:
                            "entityPool": self.options.entity_pool, "warmupSeconds": warmup_seconds(self.options),
                            "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
                            "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
-                           "thresholds": run_shapes(self.options).thresholds, "generators": self.generators},
+                           "thresholds": run_shapes(self.options).thresholds, "generators": self.generators,
+                           "profiles": [self.profile.name]},
                 "results": results}
 
     def run(self) -> dict:
@@ -517,7 +542,8 @@ class AwsRunner:
             for repeat in range(1, self.options.repeat + 1):
                 for size in self.options.payload_sizes:
                     for api in self.options.apis:
-                        self.log(f"{api.name} · payload {size} · repeat {repeat} · {self.generators} generator(s) on ECS")
+                        self.log(f"{api.name} · payload {size} · repeat {repeat} · profile {self.profile.name} · "
+                                 f"{self.generators} generator(s) on ECS")
                         results.append(self.measure(api, size, repeat))
         except KeyboardInterrupt:
             interrupted = True
@@ -533,9 +559,13 @@ class AwsRunner:
 def run_from_cli(*, mode: str, api_names: tuple[str, ...], payload_sizes: list[str], repeat: int,
                  phase_scale: float, think_time_ms: int, rate: float | None, entity_pool: int,
                  warmup: float | None, results_dir: pathlib.Path, generators: int, ephemeral: bool,
-                 command: str, log: Log = print, aws_session=None) -> dict:
+                 command: str, log: Log = print, aws_session=None, profile: str | None = None) -> dict:
     """`bench run MODE --stack aws`: Pulumi CLI and credentials first (runner.aws.prerequisites stops at
-    once, saying which is missing), then with --ephemeral up → run → destroy (destroy also on failure)."""
+    once, saying which is missing), then with --ephemeral up → run → destroy (destroy also on failure).
+
+    `profile` (bench run --profile P): the auth/secrets profile to measure under. The AWS stack runs one
+    profile per `bench up aws --profile P` (a switch redeploys every API, so the run does not do it): a
+    profile it does not run is refused; with --ephemeral the stack comes up under it."""
     from perflab import catalogue
 
     aws.prerequisites(aws_session)
@@ -543,9 +573,15 @@ def run_from_cli(*, mode: str, api_names: tuple[str, ...], payload_sizes: list[s
     session = aws_session or aws.session(aws.region_of(cfg))
     try:
         names = list(api_names) or None
-        outputs = aws.up(log=log, api_names=names, aws_session=session) if ephemeral else aws.outputs()
+        outputs = (aws.up(log=log, api_names=names, aws_session=session, profile=profile) if ephemeral
+                   else aws.outputs())
         if not outputs:
             raise RunError("the aws stack is not up: run `bench up aws` (or use --ephemeral)")
+        running = str(outputs.get("profile") or profiles.DEFAULT)
+        if profile is not None and profiles.profile(profile).name != running:
+            raise RunError(f"the aws stack runs profile {running}, not {profile}: bring it up under that profile "
+                           f"with `bench up aws --profile {profile}`, then run again (on AWS a profile switch "
+                           f"redeploys every API, so `bench run` does not do it)")
         deployed = outputs.get("apis", {})
         try:
             apis = ([catalogue.api(n) for n in api_names] if api_names

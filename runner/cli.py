@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from perflab import catalogue
+from perflab import catalogue, profiles
 from perflab.errors import LabError
 
 console = Console(highlight=False)
@@ -90,6 +90,48 @@ def conformance(api_names, stack, results_dir, keyword) -> None:
     sys.exit(0 if results and all(r.ok for r in results) else 1)
 
 
+@main.command()
+@click.option("--api", "api_names", multiple=True,
+              help="API to fuzz (repeatable; default: every API the stack deployed)")
+@click.option("--requests", "requests_wanted", type=click.IntRange(1, 1_000_000), default=1000, show_default=True,
+              help="generated requests per API")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Hypothesis seed: the same seed sends the same inputs [default: random, printed]")
+@click.option("--token", default=None,
+              help="bearer token sent with every request [default: under an auth profile, one of the stack's key]")
+@click.option("--stack", default="local", show_default=True, help="the stack whose APIs are fuzzed")
+@click.option("--results-dir", type=click.Path(path_type=pathlib.Path), default=pathlib.Path("results"),
+              show_default=True, help="where the JSON summary (fuzz-<time>.json) is written")
+def fuzz(api_names, requests_wanted, seed, token, stack, results_dir) -> None:
+    """Send generated and hostile requests to each deployed API, one at a time: no server error, every answer
+    as the contract says, nothing written for a rejected request, still healthy afterwards."""
+    from runner import fuzz as job
+    from runner import stack as stack_module
+
+    outputs = stack_module.outputs(stack)
+    report = job.run(_deployed_apis(api_names, outputs), outputs, results_dir, requests_wanted=requests_wanted,
+                     seed=seed, token=token, stack=stack, log=console.print)
+    table = Table("api", "requests", "responses", "server errors", "schema violations", "writes by rejected",
+                  "healthy after", "seconds", "verdict", title=f"fuzz (seed {report.seed})")
+    for result in report.results:
+        statuses = ", ".join(f"{status} {count}" for status, count in result.status_classes().items())
+        if result.library_parse_errors:
+            statuses += f" ({result.library_parse_errors} of them the gRPC library refusing undecodable bytes)"
+        verdict = "[green]passes[/]" if result.ok else f"[red]FAILS[/] {result.problem[:200]}"
+        table.add_row(result.api, str(result.requests), statuses, str(result.server_errors), str(result.violations),
+                      str(result.rejected_writes), {True: "yes", False: "NO", None: "—"}[result.healthy_after],
+                      f"{result.seconds:.1f}", verdict)
+    console.print(table)
+    for result in report.results:
+        for finding in result.findings[:3] if not result.ok else []:
+            console.print(f"{result.api} {finding.kind}: {finding.detail}\n  request: {finding.request[:600]}\n"
+                          f"  response: {finding.response[:300]}", markup=False, style="red")
+    console.print(f"summary: {report.summary_path}")
+    passed = sum(result.ok for result in report.results)
+    print(f"fuzz: {passed} passed, {len(report.results) - passed} failed")
+    sys.exit(0 if report.ok else 1)
+
+
 def _payload_sizes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
     """Checked against the generator's own list (its one home), not a copy of it."""
     if not values:
@@ -101,6 +143,18 @@ def _payload_sizes(ctx: click.Context, param: click.Parameter, values: tuple[str
         if value not in known:
             raise click.BadParameter(f"{value!r} is not one of the load generator's sizes: {', '.join(known)}")
     return list(values)
+
+
+def _profiles(values: tuple[str, ...]) -> list[str]:
+    """--profile values (repeatable, or comma-separated), each known, in order, once."""
+    chosen: list[str] = []
+    for value in values:
+        for name in (part.strip() for part in value.split(",")):
+            if name not in profiles.PROFILES:
+                raise click.BadParameter(f"unknown profile {name!r}: the profiles are {', '.join(profiles.PROFILES)}")
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
 
 
 def _progress_line(progress: dict) -> str:
@@ -140,11 +194,14 @@ def _progress_line(progress: dict) -> str:
                    "histograms). Local stack: N containers that together get one generator's CPU and memory "
                    "(each CPUs/N, memory/N); not for smoke, which ends by count. --stack aws: Fargate tasks in "
                    "the VPC")
+@click.option("--profile", "profile_names", multiple=True, callback=lambda ctx, param, values: _profiles(values),
+              help="auth/secrets profile(s) to measure every API under: no-auth, auth, auth+secrets (repeatable or "
+                   "comma-separated; the stack is brought up again under each) [default: the stack's current one]")
 @click.option("--reference/--no-reference", default=None,
               help="first measure the database's own limit per payload size and phase: pgbench running the contract's "
                    "statements (runner/reference.py) [default: on for full and saturation, off for smoke]")
 def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, think_time_ms, rate, entity_pool,
-                warmup_seconds, results_dir, ephemeral, generators, reference) -> None:
+                warmup_seconds, results_dir, ephemeral, generators, profile_names, reference) -> None:
     """Measure every API (one at a time) under the MODE's load phases, verified."""
     from rich.live import Live
 
@@ -153,6 +210,9 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
     from runner import stack as stack_module
 
     stack = stack or stack_module.active_stack() or "local"
+    if stack == "aws" and len(profile_names) > 1:
+        raise click.BadParameter("the AWS stack runs one profile per up: `bench up aws --profile P`, then "
+                                 "`bench run --stack aws --profile P` for each", param_hint="--profile")
     if stack == "aws":
         # Generators on ECS inside the VPC, CloudWatch metrics, cost per million events: runner/aws_run.py.
         # It checks the Pulumi CLI and the credentials first and stops at once saying which is missing.
@@ -163,7 +223,8 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
                 mode=mode, api_names=api_names, payload_sizes=list(payload_sizes), repeat=repeat,
                 phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
                 warmup=warmup_seconds, results_dir=results_dir, generators=generators, ephemeral=ephemeral,
-                command="bench " + " ".join(sys.argv[1:]), log=console.print)
+                command="bench " + " ".join(sys.argv[1:]), log=console.print,
+                profile=profile_names[0] if profile_names else None)
         except run_module.RunError as error:
             raise click.ClickException(str(error)) from error
         _print_run_summary(document, results_dir)
@@ -179,7 +240,7 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
             raise click.BadParameter(str(error), param_hint="--generators") from error
     try:
         if ephemeral:
-            stack_module.up(stack, log=console.print)
+            stack_module.up(stack, log=console.print, profile=profile_names[0] if profile_names else None)
         outputs = stack_module.outputs(stack)
         if not outputs:
             raise click.ClickException(f"the {stack} stack is not up: run `bench up {stack}` (or use --ephemeral)")
@@ -188,10 +249,17 @@ def run_command(mode, api_names, payload_sizes, stack, repeat, phase_scale, thin
             repeat=repeat, phase_scale=phase_scale, think_time_ms=think_time_ms, rate=rate, entity_pool=entity_pool,
             warmup_seconds=warmup_seconds, results_dir=results_dir, stack=stack, generators=generators,
             reference=mode != "smoke" if reference is None else reference,
+            profiles=profile_names or [outputs.get("profile") or profiles.DEFAULT],
             command="bench " + " ".join(sys.argv[1:]))
+        deployed = list(outputs.get("apis", {}))  # a profile switch keeps the stack's API set as it is
+
+        def bring_up(profile: str) -> dict:
+            return stack_module.up(stack, log=console.print, apis=deployed, profile=profile)
+
         with Live(console=console, transient=True, refresh_per_second=4) as live:
             runner = run_module.Runner(options, outputs, stack_config.load(stack),
-                                       on_progress=lambda p: live.update(_progress_line(p)), log=console.print)
+                                       on_progress=lambda p: live.update(_progress_line(p)), log=console.print,
+                                       bring_up=bring_up)
             document = runner.run()
     except (run_module.RunError, stack_module.StackError) as error:
         raise click.ClickException(str(error)) from error
@@ -237,9 +305,11 @@ def _print_run_summary(document: dict, results_dir: pathlib.Path) -> None:
 
 def _register_commands() -> None:
     from reports.cli import compare, list_runs, report
+    from runner.cli_chaos import chaos
+    from runner.cli_db import db
     from runner.cli_stack import COMMANDS
 
-    for command in (*COMMANDS, report, compare, list_runs):
+    for command in (*COMMANDS, db, chaos, report, compare, list_runs):
         main.add_command(command)
 
 

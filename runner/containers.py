@@ -40,7 +40,7 @@ def run(client: docker.DockerClient, service: Service, image: str, cfg: stack_co
     return client.containers.run(
         image, command=command, name=name, detach=True, network_mode="host", environment=environment,
         nano_cpus=limits.nano_cpus, mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
-        labels={LABEL: cfg.stack, "perflab.service": service.name, "perflab.role": service.role})
+        cpuset_cpus=limits.cpuset, labels={LABEL: cfg.stack, "perflab.service": service.name, "perflab.role": service.role})
 
 
 def verify_limits(container: Container, limits: stack_config.Limits) -> None:
@@ -51,6 +51,9 @@ def verify_limits(container: Container, limits: stack_config.Limits) -> None:
     if actual != (limits.nano_cpus, limits.memory_bytes):
         raise ContainerError(f"{container.name}: Docker reports NanoCpus/Memory {actual}, "
                              f"configured {(limits.nano_cpus, limits.memory_bytes)}")
+    if (host_config.get("CpusetCpus") or None) != limits.cpuset:
+        raise ContainerError(f"{container.name}: Docker reports cpuset {host_config.get('CpusetCpus')!r}, "
+                             f"configured {limits.cpuset!r}")
 
 
 def wait_ready(container: Container, probe, timeout: float = 90.0) -> float:

@@ -53,6 +53,7 @@ class Generator:
     n: int
     nano_cpus: int
     memory_bytes: int
+    cpuset: str | None = None  # the loadgen class's cores, shared by all N (perflab:limits.loadgen.cpuset)
 
     @property
     def segment(self) -> str:
@@ -64,7 +65,7 @@ class Generator:
 
     @property
     def limits(self) -> stack_config.Limits:
-        return stack_config.Limits(self.cpus, str(self.memory_bytes))
+        return stack_config.Limits(self.cpus, str(self.memory_bytes), self.cpuset)
 
     @property
     def directory(self) -> str:
@@ -82,14 +83,14 @@ def plan(limits: stack_config.Limits, count: int) -> list[Generator]:
     if count < 1 or count > MAX_GENERATORS:
         raise GeneratorError(f"--generators must be between 1 and {MAX_GENERATORS}, not {count}")
     if count == 1:
-        return [Generator(1, 1, limits.nano_cpus, limits.memory_bytes)]
+        return [Generator(1, 1, limits.nano_cpus, limits.memory_bytes, limits.cpuset)]
     cpus = split(limits.nano_cpus, count)
     pages, _ = divmod(limits.memory_bytes, PAGE_BYTES)
     memory = [p * PAGE_BYTES for p in split(pages, count)]
     if min(cpus) < MIN_NANO_CPUS or min(memory) < MIN_MEMORY_BYTES:
         raise GeneratorError(f"--generators {count}: the generator budget ({limits.cpus} CPUs, {limits.memory}) "
                              f"split {count} ways is below Docker's minimum per container (0.01 CPU, 6 MiB)")
-    return [Generator(k, count, cpus[k - 1], memory[k - 1]) for k in range(1, count + 1)]
+    return [Generator(k, count, cpus[k - 1], memory[k - 1], limits.cpuset) for k in range(1, count + 1)]
 
 
 def check_mode(count: int, requests_by_count: int | None, mode: str) -> None:

@@ -224,9 +224,10 @@ def prepare(services: Iterable[Service], client: docker.DockerClient | None = No
 
 
 def stack_images(apis: Iterable[Service]) -> list[Service]:
-    """Every image a local stack with these APIs refers to: the databases, the APIs, the Lambda gateway."""
-    from perflab.catalogue import METRICS_DATABASE, SUT_DATABASE
+    """Every image a local stack with these APIs refers to: the databases, the APIs, the Lambda gateway, and
+    the secrets store (small; built whatever the profile, so switching profiles never waits for a build)."""
+    from perflab.catalogue import METRICS_DATABASE, SECRETS_STORE, SUT_DATABASE
 
     apis = list(apis)
     gateway = [LAMBDA_GATEWAY] if any(s.deployment == "lambda" for s in apis) else []
-    return [SUT_DATABASE, METRICS_DATABASE, *apis, *gateway]
+    return [SUT_DATABASE, METRICS_DATABASE, *apis, *gateway, SECRETS_STORE]

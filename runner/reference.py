@@ -342,7 +342,7 @@ def run_pgbench(client: docker.DockerClient, target: Target, work_dir: pathlib.P
     container = client.containers.run(
         target.image, entrypoint=["pgbench"], command=arguments, name=target.name, detach=True,
         network_mode="host", nano_cpus=target.limits.nano_cpus, mem_limit=target.limits.memory_bytes,
-        environment={"PGPASSWORD": password, "PGAPPNAME": "perflab-reference"},
+        cpuset_cpus=target.limits.cpuset, environment={"PGPASSWORD": password, "PGAPPNAME": "perflab-reference"},
         volumes={str(work_dir.resolve()): {"bind": MOUNT, "mode": "ro"}}, labels=target.labels)
     try:
         verify_limits(container, target.limits)

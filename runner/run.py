@@ -22,12 +22,13 @@ from collections.abc import Callable
 import docker
 import docker.errors
 
+from perflab import profiles
 from perflab import results as results_model
 from perflab import settings as stack_config
 from perflab.catalogue import LOADGEN, ROOT, Service
 from perflab.durations import iso, parse_time, utc_now
 from perflab.errors import LabError
-from runner import database, environment, generators, images, reference, sampler, shapes, verify
+from runner import database, environment, generators, healthcost, images, reference, sampler, shapes, verify
 from runner.containers import (
     ContainerError,
     deployed_containers,
@@ -69,6 +70,10 @@ class RunOptions:
     command: str = ""
     reference: bool = False  # measure the database's own limit first (runner/reference.py)
     generators: int = 1  # generator containers per measurement, sharing one generator's budget (runner/generators.py)
+    # The auth/secrets profiles to measure every API under (perflab.profiles), in order; the stack is brought
+    # up again under each one it does not already run.
+    profiles: list[str] = dataclasses.field(default_factory=lambda: [profiles.DEFAULT])
+    phases: str | None = None  # loadgen --phases ("VUS:HOLD,...") instead of the mode's own (bench chaos: one hold)
 
 
 def new_run_id() -> str:
@@ -124,11 +129,13 @@ def check_disk(options: RunOptions, client: docker.DockerClient) -> str:
 
 
 def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: str, out: str,
-                      segment: str | None = None, start_at: datetime.datetime | None = None) -> list[str]:
+                      segment: str | None = None, start_at: datetime.datetime | None = None,
+                      auth: bool = False) -> list[str]:
     """`loadgen run`'s arguments; with `segment` ("K/N") and `start_at`, those of generator K of N, all of
     which start every phase at the same agreed time (runner/generators.py)."""
     target = endpoint.replace("http://", "") if api.protocol == "grpc" else endpoint
-    arguments = ["run", "--protocol", api.protocol, "--target", target, "--mode", options.mode,
+    shape = ["--phases", options.phases] if options.phases else ["--mode", options.mode]
+    arguments = ["run", "--protocol", api.protocol, "--target", target, *shape,
                  "--phase-scale", str(options.phase_scale), "--payload-size", size,
                  "--entity-pool", str(options.entity_pool), "--think-time", f"{options.think_time_ms}ms",
                  "--warmup", f"{warmup_seconds(options)}s", "--summary", f"{out}/summary.json",
@@ -139,6 +146,8 @@ def loadgen_arguments(options: RunOptions, api: Service, endpoint: str, size: st
         arguments += ["--segment", segment]
     if start_at is not None:
         arguments += ["--start-at", iso(start_at)]
+    if auth:
+        arguments.append("--auth")  # the token comes in the container's JWT_TOKEN, never on the command line
     return arguments
 
 
@@ -149,6 +158,14 @@ def warmup_seconds(options: RunOptions) -> float:
 
 
 PHASE_FIELDS = {field.alias or name for name, field in results_model.Phase.model_fields.items()}
+
+
+def _health_check_share(phase: dict, health: dict) -> None:
+    """The phase's health-check CPU (probes in the phase × measured cost) and its share of the API's CPU."""
+    seconds = health["cpuSecondsPerProbe"] * phase["durationSeconds"] / health["intervalSeconds"]
+    phase["healthCheckCpuSeconds"] = round(seconds, 4)
+    api_cpu = (phase.get("resources", {}).get("api") or {}).get("cpuSeconds")
+    phase["healthCheckCpuShare"] = round(seconds / api_cpu, 5) if api_cpu else None
 
 
 def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, float]) -> dict:
@@ -183,7 +200,7 @@ class Runner:
 
     def __init__(self, options: RunOptions, outputs: dict, cfg: stack_config.StackConfig,
                  client: docker.DockerClient | None = None, on_progress: Callable[[dict], None] = lambda p: None,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, bring_up: Callable[[str], dict] | None = None):
         self.options = options
         self.outputs = outputs
         self.cfg = cfg
@@ -199,6 +216,8 @@ class Runner:
         self.loadgen_image: str | None = None
         self.partial: dict | None = None  # the measurement Ctrl-C interrupted
         self.references: list[dict] = []  # the database reference's phases (runner/reference.py)
+        self.bring_up = bring_up  # (profile) -> the stack's outputs once it runs that profile
+        self.token: str | None = None  # the bearer token of the current profile, when it has auth
 
     # -- pieces -------------------------------------------------------------------------------------------
     def _api_output(self, api: Service) -> dict:
@@ -228,11 +247,13 @@ class Runner:
                 out_dir = work_dir / generator.directory if count > 1 else work_dir
                 out_dir.mkdir(parents=True, exist_ok=True)
                 arguments = loadgen_arguments(self.options, api, endpoint, size, "/out",
-                                              generator.segment if count > 1 else None, start_at)
+                                              generator.segment if count > 1 else None, start_at,
+                                              auth=self.token is not None)
                 name = f"{self.container_prefix}-{self.run_id}" + (f"-{generator.k}" if count > 1 else "")
                 container = self.client.containers.run(
                     self.loadgen_image, command=arguments, name=name, detach=True, network_mode="host",
-                    nano_cpus=generator.nano_cpus, mem_limit=generator.memory_bytes,
+                    environment={"JWT_TOKEN": self.token} if self.token else {},
+                    nano_cpus=generator.nano_cpus, mem_limit=generator.memory_bytes, cpuset_cpus=generator.cpuset,
                     user=f"{os.getuid()}:{os.getgid()}", volumes={str(out_dir.resolve()): {"bind": "/out", "mode": "rw"}},
                     labels={"perflab.stack": self.options.stack, "perflab.role": "loadgen",
                             "perflab.segment": generator.segment})
@@ -354,10 +375,10 @@ class Runner:
         cycle_start = time.monotonic()
         result = {"api": api.name, "language": api.language, "framework": api.framework, "protocol": api.protocol,
                   "deployment": api.deployment, "payloadSize": size, "payloadBytes": run_shapes(self.options).payload_bytes[size],
-                  "repeat": repeat, "status": "error", "problem": None, "startupSeconds": None,
+                  "repeat": repeat, "profile": self.profile, "status": "error", "problem": None, "startupSeconds": None,
                   "overheadSeconds": None, "verification": None, "phases": [], "resourceSamples": [],
                   "database": None, "rawSamples": None}
-        work_dir = self.run_dir / f"{api.name}-{size}-{repeat}"
+        work_dir = self.run_dir / self.measurement_directory(api, size, repeat)
         work_dir.mkdir(parents=True, exist_ok=True)
         dsn = self.outputs["database"]["dsn"]
         database.reset(dsn)
@@ -369,9 +390,13 @@ class Runner:
             except (ContainerError, docker.errors.APIError) as error:
                 result["problem"] = f"never became healthy: {error}"
                 return result
+            # Docker's health checks run inside the API's cgroup during every phase: measure what they cost.
+            health = self._health_check_cost(api)
+            result["healthCheck"] = health
             for name in deployed_containers(self._api_output(api)):
                 sampling.add("api", name)
             summary = self._run_loadgen(api, size, work_dir, sampling)
+            api_exit = self._api_exit(api)
             if summary["phases"]:
                 sampling.wait_past(max(parse_time(p["end"]) for p in summary["phases"]))
             samples = sampling.stop()
@@ -385,15 +410,18 @@ class Runner:
             phases = [phase_figures(phase, samples, limits) for phase in summary["phases"]]
             # Several generators: each one's share and CPU use, saturation judged per generator.
             phases = [generators.figures(phase, summary, samples, self.generator_runs) for phase in phases]
+            if health:
+                for phase in phases:
+                    _health_check_share(phase, health)
             result["phases"] = phases
             result["resourceSamples"] = [{"t": iso(s.time), "role": s.role, "container": s.container,
                                           "cpuPercent": round(s.cpu_percent, 2), "memoryBytes": s.memory_bytes} for s in samples]
             totals = summary["totals"]
-            check = verify.verify(dsn, totals["acknowledged"], totals.get("ambiguous", 0))
+            check = self.verify_measurement(dsn, totals)
             result["verification"] = check.as_dict()
             result["database"] = database.snapshot(dsn)
             result["rawSamples"] = f"{work_dir.name}/samples.csv.gz"
-            problems: list[str] = []
+            problems: list[str] = [api_exit] if api_exit else []
             if not check.passed:
                 problems.append(f"verification failed: {check.details}")
             broken = [f"{p['name']} {k}" for p in phases for k, ok in p["thresholds"].items() if not ok]
@@ -420,6 +448,40 @@ class Runner:
             sampling.stop()
             self._stop_api()
             result["overheadSeconds"] = round(time.monotonic() - cycle_start - loadgen_seconds, 3)
+
+    def verify_measurement(self, dsn: str, totals: dict) -> verify.Verification:
+        """The database against the generator's totals: every acknowledged event stored, nothing beyond the
+        requests whose outcome is ambiguous (runner/verify.py)."""
+        return verify.verify(dsn, totals["acknowledged"], totals.get("ambiguous", 0))
+
+    def measurement_directory(self, api: Service, size: str, repeat: int) -> str:
+        """One measurement's directory under the run's (raw samples, the generator's summary)."""
+        return f"{api.name}-{size}-{repeat}"
+
+    def _api_exit(self, api: Service) -> str | None:
+        """Why the API is not running any more, when one of its containers exited while it was measured
+        (crashed, killed, out of memory): its result then fails with this reason, whatever else it shows."""
+        reasons = []
+        for name in deployed_containers(self._api_output(api)):
+            try:
+                state = self.client.api.inspect_container(name)["State"]
+            except docker.errors.NotFound:
+                reasons.append(f"{name} was removed")
+                continue
+            if state.get("Status") in ("exited", "dead"):
+                oom = ", out of memory" if state.get("OOMKilled") else ""
+                reasons.append(f"{name} exited with code {state.get('ExitCode')}{oom} at {state.get('FinishedAt')}")
+        return f"the API stopped during the measurement: {'; '.join(reasons)}" if reasons else None
+
+    def _health_check_cost(self, api: Service) -> dict | None:
+        costs = [healthcost.measure(self.client, name) for name in deployed_containers(self._api_output(api))]
+        if not costs or any(cost is None for cost in costs):
+            self.log(f"warning: {api.name}: the health check's cost could not be measured")
+            return None
+        measured = [cost for cost in costs if cost is not None]
+        return {"intervalSeconds": measured[0].interval_seconds,
+                "cpuSecondsPerProbe": round(sum(cost.cpu_seconds_per_probe for cost in measured), 6),
+                "containers": [cost.container for cost in measured], "probes": measured[0].probes}
 
     def _stop_api(self) -> None:
         if self.started_api:
@@ -466,13 +528,39 @@ class Runner:
             self._remove_generators()
         self._stop_api()
 
+    @property
+    def profile(self) -> str:
+        return str(self.outputs.get("profile") or profiles.DEFAULT)
+
+    def _use_profile(self, name: str) -> None:
+        """Make the stack run profile `name` (bring it up again when it runs another) and hold its token."""
+        chosen = profiles.profile(name)
+        if self.profile != chosen.name:
+            if self.bring_up is None:
+                raise RunError(f"the {self.options.stack} stack runs profile {self.profile}, not {chosen.name}: "
+                               f"bring it up with `bench up {self.options.stack} --profile {chosen.name}`")
+            self.log(f"bringing the {self.options.stack} stack up under profile {chosen.name}")
+            try:
+                self.outputs = self.bring_up(chosen.name)
+            except LabError as error:
+                raise RunError(f"profile {chosen.name}: the stack did not come up: {error}") from error
+            stop_all_deployed(self.client, self.outputs)
+        self.token = None
+        if chosen.auth:
+            auth = self.outputs.get("auth") or {}
+            if not auth.get("key"):
+                raise RunError(f"the stack runs profile {chosen.name} but publishes no JWT key (outputs.auth)")
+            # Valid for the whole run: the longest a measurement could last, plus a margin.
+            self.token = profiles.token(auth["key"], ttl_seconds=24 * 3600, issuer=auth.get("issuer"),
+                                        audience=auth.get("audience"))
+
     # -- the whole run --------------------------------------------------------------------------------------
     def document(self, results: list[dict], started: datetime.datetime, interrupted: bool) -> dict:
         env = environment.describe(self.client, network_path=self.cfg.network_mode)
         env["versions"]["postgres"] = next((r["database"].get("serverVersion") for r in results if r.get("database")),
                                            None)
         env["versions"]["loadgen"] = self.loadgen_version
-        limits = {name: dataclasses.asdict(self.cfg.limits(name)) for name in self.cfg.require("limits")}
+        limits = {name: self.cfg.limits(name).as_dict() for name in self.cfg.require("limits")}
         return {"schema": "perflab.results/1", "runId": self.run_id, "mode": self.options.mode,
                 "stack": self.options.stack, "startedAt": iso(started), "finishedAt": iso(utc_now()),
                 "interrupted": interrupted, "command": self.options.command, "environment": env,
@@ -482,7 +570,7 @@ class Runner:
                            "repeat": self.options.repeat, "dbPoolMax": self.cfg.get("dbPoolMax"),
                            "maxBodyBytes": self.cfg.get("maxBodyBytes"), "limits": limits,
                            "thresholds": run_shapes(self.options).thresholds,
-                           "generators": self.options.generators},
+                           "generators": self.options.generators, "profiles": self.options.profiles},
                 "results": results, "references": self.references}
 
     def run(self) -> dict:
@@ -502,11 +590,14 @@ class Runner:
                     self.client, reference.stack_target(self.client, self.outputs, self.cfg, self.run_id, self.options.stack),
                     self.options.payload_sizes, self.options.entity_pool, run_shapes(self.options).mode(self.options.mode),
                     self.run_dir, log=self.log)
-            for repeat in range(1, self.options.repeat + 1):
-                for size in self.options.payload_sizes:
-                    for api in self.options.apis:
-                        self.log(f"{api.name} · payload {size} · repeat {repeat}")
-                        results.append(self.measure(api, size, repeat))
+            for profile_name in self.options.profiles:
+                self._use_profile(profile_name)
+                for repeat in range(1, self.options.repeat + 1):
+                    for size in self.options.payload_sizes:
+                        for api in self.options.apis:
+                            self.log(f"{api.name} · payload {size} · repeat {repeat}"
+                                     + (f" · profile {profile_name}" if len(self.options.profiles) > 1 else ""))
+                            results.append(self.measure(api, size, repeat))
         except KeyboardInterrupt:
             interrupted = True
             self.abort()

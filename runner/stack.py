@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import psycopg2
 
-from perflab import artifacts, catalogue
+from perflab import artifacts, catalogue, profiles
 from perflab import settings as stack_config
 from perflab.catalogue import ROOT
 from perflab.catalogue import api as catalogue_api
@@ -58,21 +58,27 @@ def build(stack: str = "local", log: Callable[[str], None] = print, apis: list[s
     return images.prepare(images.stack_images(services), log=log)
 
 
-def program_environment(apis: list[str] | None = None) -> dict[str, str]:
+def program_environment(apis: list[str] | None = None, profile: str | None = None) -> dict[str, str]:
     """What the program reads from the host besides its config: the base image's id (part of every image
-    tag) and a per-run API list. Passed as environment variables, so no committed file is rewritten."""
+    tag), a per-run API list and profile. Passed as environment variables, so no committed file is rewritten."""
     statedir.database_password()  # generated once, before the program reads it
+    statedir.jwt_secret_key()  # likewise the key of the auth profiles
     env = {artifacts.BASE_IMAGE_ID_VARIABLE: images.base_image_id()}
     if apis is not None:
         env[API_OVERRIDE_VARIABLE] = ",".join(apis)
+    if profile is not None:
+        env[profiles.PROFILE_VARIABLE] = profiles.profile(profile).name
     return env
 
 
-def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None) -> dict:
-    """Build, then apply the program; `apis` (names) narrows the stack's API list for this run."""
+def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None,
+       profile: str | None = None) -> dict:
+    """Build, then apply the program; `apis` (names) narrows the stack's API list for this run, `profile`
+    picks the auth/secrets profile (default: perflab:profile)."""
     start = time.monotonic()
+    stack_config.load(stack).check_cpusets(os.cpu_count() or 1)
     build(stack, log, apis)
-    env = program_environment(apis)
+    env = program_environment(apis, profile)
     if engine_kind() == "pulumi":
         _automation_stack(stack, env).up(on_output=lambda line: log(line.rstrip()))
         result = outputs(stack)
@@ -88,8 +94,11 @@ def up(stack: str = "local", log: Callable[[str], None] = print, apis: list[str]
     return result
 
 
-def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
-    """Remove the stack; returns what was really removed (names from the engine, or Pulumi's own count)."""
+def down(stack: str = "local", log: Callable[[str], None] = print, purge: bool = False) -> list[str]:
+    """Remove the stack; returns what was really removed (names from the engine, or Pulumi's own count).
+
+    The metrics database's volume (declared retain_on_delete) stays, and with it the run history, under
+    either engine; `purge` removes it too (and every other volume of the stack), after the containers."""
     from runner import engine
 
     if engine.recorded_resources(stack) or engine_kind() == "in-process":
@@ -101,6 +110,32 @@ def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
     leftovers = docker.from_env().containers.list(all=True, filters={"label": f"{LABEL}={stack}"})
     if leftovers:
         raise StackError(f"containers of stack {stack} still exist: {', '.join(c.name for c in leftovers)}")
+    if purge:
+        removed += purge_volumes(stack, log)
+    return removed
+
+
+def kept_volumes(stack: str = "local") -> list[str]:
+    """The stack's volumes that outlive `down` (the metrics database's run history), by the stack's label."""
+    client = docker.from_env()
+    return sorted(volume.name for volume in client.volumes.list(filters={"label": f"{LABEL}={stack}"}))
+
+
+def purge_volumes(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
+    """Remove the volumes `down` keeps. The metrics database's history goes with them (results/ keeps the
+    documents: `bench db load` reloads them)."""
+    client = docker.from_env()
+    removed = []
+    for name in kept_volumes(stack):
+        log(f"warning: removing volume {name}: the run history it holds (the metrics database) is deleted; the "
+            f"results documents under results/ stay, and `bench db load` loads them again")
+        try:
+            client.volumes.get(name).remove()
+        except docker.errors.NotFound:
+            continue
+        except docker.errors.APIError as error:
+            raise StackError(f"volume {name} cannot be removed: {error.explanation or error}") from error
+        removed.append(name)
     return removed
 
 

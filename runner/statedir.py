@@ -36,3 +36,11 @@ def database_password() -> str:
     if os.environ.get("PERFLAB_DB_PASSWORD"):
         return os.environ["PERFLAB_DB_PASSWORD"]
     return private_file("db-password", lambda: secrets.token_urlsafe(18))
+
+
+def jwt_secret_key() -> str:
+    """The local stack's JWT key (auth profiles): PERFLAB_JWT_SECRET_KEY, else one generated once (48 random
+    bytes, URL-safe text: 64 characters, above HS256's 32-byte minimum) and kept private."""
+    if os.environ.get("PERFLAB_JWT_SECRET_KEY"):
+        return os.environ["PERFLAB_JWT_SECRET_KEY"]
+    return private_file("jwt-secret-key", lambda: secrets.token_urlsafe(48))

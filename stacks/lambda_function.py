@@ -20,13 +20,14 @@ from perflab.names import LOOPBACK, container_name, emulator_container_name
 from stacks.service import ContainerService, limits_output
 
 
-def _emulator_environment(shared: dict[str, str], pool_max: int, port: int, url: str) -> dict[str, str]:
+def _emulator_environment(pool_max: int, port: int, values: list) -> dict[str, str]:
+    shared, url = values  # the shared environment and DATABASE_URL, resolved together
     return {**shared, "DB_POOL_MAX": str(pool_max), "DATABASE_URL": url, "PORT": str(port), "BIND_ADDRESS": LOOPBACK}
 
 
 class LambdaFunction(pulumi.ComponentResource):
     def __init__(self, name: str, service: Service, image, gateway_image, *, settings, database_url: pulumi.Output,
-                 shared_environment: dict[str, str], depends_on=(), opts: pulumi.ResourceOptions | None = None):
+                 shared_environment: pulumi.Input[dict[str, str]], depends_on=(), opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:local:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cfg = settings.config
@@ -39,8 +40,8 @@ class LambdaFunction(pulumi.ComponentResource):
         self.containers: dict[str, pulumi.Resource] = {}
         self.emulators: list[dict] = []
         for index, port in enumerate(settings.emulator_ports(service)):
-            environment = database_url.apply(functools.partial(
-                _emulator_environment, shared_environment, settings.lambda_db_pool_max, port))
+            environment = pulumi.Output.all(shared_environment, database_url).apply(functools.partial(
+                _emulator_environment, settings.lambda_db_pool_max, port))
             emulator = dataclasses.replace(service, name=f"{service.name}-{index}", port=port)
             runtime_api = f"http://{LOOPBACK}:{port + 1}"
             self.containers[emulator.name] = ContainerService(

@@ -45,6 +45,7 @@ class ContainerService(pulumi.ComponentResource):
                  limits: Limits, environment: pulumi.Input[Mapping[str, str]], stack: str,
                  network_mode: str, network: pulumi.Input[str] | None = None,
                  command: Sequence[str] | None = None, health_check: list[str],
+                 volumes: Sequence[docker.ContainerVolumeArgs] = (),
                  healthcheck_interval: str = "1s", start_period_seconds: int = START_PERIOD_SECONDS,
                  wait_timeout: int = 180, depends_on: Sequence[pulumi.Resource] = (),
                  labels: Mapping[str, str] | None = None, opts: pulumi.ResourceOptions | None = None):
@@ -71,7 +72,9 @@ class ContainerService(pulumi.ComponentResource):
             image=image_id,
             envs=envs,
             command=list(command) if command else None,
+            volumes=list(volumes) or None,
             cpus=limits.cpus_text,
+            cpu_set=limits.cpuset,  # None unless perflab:limits pins the class to cores
             memory=limits.memory_mib,
             memory_swap=limits.memory_mib,  # no swap: the memory limit is the whole budget
             labels=[docker.ContainerLabelArgs(label=key, value=value) for key, value in {

@@ -5,9 +5,11 @@ config both reach the program; `perflab.settings.StackConfig` gives every value 
 Pulumi CLI stored it as text or not, so the runner and the program agree on limits and defaults.
 
 Inputs from the host, read and never written: `PERFLAB_APIS` (a comma-separated API list that narrows
-`perflab:apis` for one `bench up`, so no per-run choice is written into `Pulumi.<stack>.yaml`), and the
-database password when `perflab:dbPassword` is not set (`PERFLAB_DB_PASSWORD`, else the file `bench up`
-generated in `.perflab/db-password`).
+`perflab:apis` for one `bench up`, so no per-run choice is written into `Pulumi.<stack>.yaml`),
+`PERFLAB_PROFILE` (the same for `perflab:profile`), the database password when `perflab:dbPassword` is not
+set (`PERFLAB_DB_PASSWORD`, else the file `bench up` generated in `.perflab/db-password`), and under an auth
+profile the JWT key when `perflab:jwtSecretKey` is not set (`PERFLAB_JWT_SECRET_KEY`, else
+`.perflab/jwt-secret-key`).
 """
 from __future__ import annotations
 
@@ -18,14 +20,15 @@ from typing import Any
 
 import pulumi
 
-from perflab import catalogue
+from perflab import catalogue, profiles
 from perflab.errors import ConfigError
 from perflab.settings import PROJECT, StackConfig
 
 # The keys the program reads; anything else under perflab: in the stack file is the runner's or the AWS
 # program's business.
 KEYS = ("target", "limits", "networkMode", "offline", "dbPoolMax", "maxBodyBytes", "logLevel",
-        "postgresSettings", "apis", "healthcheckInterval", "lambdaEnvironments", "lambdaDbPoolMax")
+        "postgresSettings", "apis", "healthcheckInterval", "lambdaEnvironments", "lambdaDbPoolMax", "profile",
+        "secretsStore", "secretsRefreshInterval")
 API_OVERRIDE_VARIABLE = "PERFLAB_APIS"
 
 
@@ -34,6 +37,11 @@ class Settings:
     stack: str
     config: StackConfig
     db_password: pulumi.Output  # always a secret
+    jwt_key: pulumi.Output | None = None  # a secret; only under a profile with auth
+
+    @property
+    def profile(self) -> profiles.Profile:
+        return profiles.profile(self.config.profile)
 
     @property
     def network_mode(self) -> str:
@@ -85,14 +93,25 @@ class Settings:
         return ports
 
 
-def _password_from_host() -> str:
-    if os.environ.get("PERFLAB_DB_PASSWORD"):
-        return os.environ["PERFLAB_DB_PASSWORD"]
-    path = pathlib.Path(os.environ.get("PERFLAB_STATE", catalogue.ROOT / ".perflab")) / "db-password"
+def _secret_from_host(variable: str, file: str, what: str, config_key: str) -> str:
+    """A secret the runner provides when the stack's config has none: the variable, else the file `bench up`
+    generated under the lab's state directory (read only: the program never creates it)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = pathlib.Path(os.environ.get("PERFLAB_STATE", catalogue.ROOT / ".perflab")) / file
     if path.exists():
         return path.read_text().strip()
-    raise ConfigError("no database password: set one with `pulumi config set --secret perflab:dbPassword ...`, "
-                      "or export PERFLAB_DB_PASSWORD, or let `bench up` generate one")
+    raise ConfigError(f"no {what}: set one with `pulumi config set --secret {PROJECT}:{config_key} ...`, "
+                      f"or export {variable}, or let `bench up` generate one")
+
+
+def _password_from_host() -> str:
+    return _secret_from_host("PERFLAB_DB_PASSWORD", "db-password", "database password", "dbPassword")
+
+
+def _jwt_key_from_host() -> str:
+    return _secret_from_host("PERFLAB_JWT_SECRET_KEY", "jwt-secret-key", "JWT key for the auth profile",
+                             "jwtSecretKey")
 
 
 def load() -> Settings:
@@ -101,7 +120,16 @@ def load() -> Settings:
     override = os.environ.get(API_OVERRIDE_VARIABLE)
     if override:
         values[f"{PROJECT}:apis"] = [name.strip() for name in override.split(",") if name.strip()]
+    chosen = os.environ.get(profiles.PROFILE_VARIABLE)
+    if chosen:
+        values[f"{PROJECT}:profile"] = chosen.strip()
     password = config.get_secret("dbPassword")
     if password is None:
         password = pulumi.Output.secret(_password_from_host())
-    return Settings(pulumi.get_stack(), StackConfig(pulumi.get_stack(), values), password)
+    stack_config = StackConfig(pulumi.get_stack(), values)
+    jwt_key = None
+    if profiles.profile(stack_config.profile).auth:
+        jwt_key = config.get_secret("jwtSecretKey")
+        if jwt_key is None:
+            jwt_key = pulumi.Output.secret(profiles.check_key(_jwt_key_from_host()))
+    return Settings(pulumi.get_stack(), stack_config, password, jwt_key)

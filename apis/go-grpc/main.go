@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"google.golang.org/grpc"
@@ -16,7 +15,6 @@ import (
 	"github.com/perflab/apilab/internal/grpcapi"
 	"github.com/perflab/apilab/internal/lifecycle"
 	"github.com/perflab/apilab/internal/pb"
-	"github.com/perflab/apilab/internal/store"
 )
 
 func main() {
@@ -26,11 +24,16 @@ func main() {
 	}
 }
 
-func newServer(cfg config.Config, events *store.Store, log *slog.Logger) lifecycle.Server {
+func newServer(s lifecycle.Services) lifecycle.Server {
 	// A message over MAX_BODY_BYTES is refused by grpc-go itself with RESOURCE_EXHAUSTED.
-	server := grpc.NewServer(grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)))
-	pb.RegisterEventServiceServer(server, grpcapi.NewEventService(events, log))
-	healthpb.RegisterHealthServer(server, grpcapi.NewHealthService(events))
+	options := []grpc.ServerOption{grpc.MaxRecvMsgSize(int(s.Config.MaxBodyBytes))}
+	if s.Tokens != nil {
+		// The token is checked when the call's headers arrive, before its message is read.
+		options = append(options, grpc.InTapHandle(grpcapi.AuthTap(s.Tokens)))
+	}
+	server := grpc.NewServer(options...)
+	pb.RegisterEventServiceServer(server, grpcapi.NewEventService(s.Events, s.Log))
+	healthpb.RegisterHealthServer(server, grpcapi.NewHealthService(s.Events))
 	return grpcServer{server}
 }
 

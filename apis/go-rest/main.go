@@ -12,7 +12,6 @@ import (
 	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/httpapi"
 	"github.com/perflab/apilab/internal/lifecycle"
-	"github.com/perflab/apilab/internal/store"
 )
 
 func main() {
@@ -22,11 +21,11 @@ func main() {
 	}
 }
 
-func newServer(cfg config.Config, events *store.Store, log *slog.Logger) lifecycle.Server {
+func newServer(s lifecycle.Services) lifecycle.Server {
 	return &http.Server{
-		Handler:           newRouter(httpapi.New(events, cfg.MaxBodyBytes, log), log),
+		Handler:           newRouter(httpapi.New(s.Events, s.Tokens, s.Config.MaxBodyBytes, s.Log), s.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
 	}
 }

@@ -23,12 +23,13 @@ func newRouter(service *httpapi.Service, log *slog.Logger) *gin.Engine {
 	router.RedirectFixedPath = false
 	router.Use(recoverAsInternalError(log))
 
-	router.POST(httpapi.EventsPath, func(c *gin.Context) {
+	authenticate := requireToken(service)
+	router.POST(httpapi.EventsPath, authenticate, func(c *gin.Context) {
 		if body, ok := readBody(c, service); ok {
 			write(c, service.PostEvent(c.Request.Context(), body))
 		}
 	})
-	router.POST(httpapi.BulkPath, func(c *gin.Context) {
+	router.POST(httpapi.BulkPath, authenticate, func(c *gin.Context) {
 		if body, ok := readBody(c, service); ok {
 			write(c, service.PostBulk(c.Request.Context(), body))
 		}
@@ -43,6 +44,18 @@ func newRouter(service *httpapi.Service, log *slog.Logger) *gin.Engine {
 		write(c, httpapi.Error(http.StatusMethodNotAllowed, httpapi.MsgMethodNotAllowed))
 	})
 	return router
+}
+
+// requireToken answers 401 before anything else of an event request is looked at (content type, size,
+// body) when auth is on and the request has no valid bearer token; the body is not read. Only the two
+// POST routes use it: health, unknown paths and wrong methods answer as without auth.
+func requireToken(service *httpapi.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if resp, ok := service.Authenticate(c.GetHeader("Authorization")); !ok {
+			c.Abort()
+			write(c, resp)
+		}
+	}
 }
 
 // readBody checks the content type, then reads at most MAX_BODY_BYTES. ok is false when the answer
@@ -67,6 +80,9 @@ func readBody(c *gin.Context, service *httpapi.Service) (body []byte, ok bool) {
 }
 
 func write(c *gin.Context, resp httpapi.Response) {
+	for name, value := range resp.Headers {
+		c.Header(name, value)
+	}
 	c.Data(resp.Status, "application/json", resp.JSON())
 }
 

@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/auth/authtest"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/httpapi"
 )
@@ -29,7 +32,7 @@ func serve(t *testing.T, maxBody int64, method, path, contentType, body string) 
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fake := &fakeStore{}
-	router := newRouter(httpapi.New(fake, maxBody, log), log)
+	router := newRouter(httpapi.New(fake, nil, maxBody, log), log)
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -85,7 +88,7 @@ func TestBodyLimitIsExactAndWritesNothing(t *testing.T) {
 
 func TestBodyLimitHoldsWithoutContentLength(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	router := newRouter(httpapi.New(&fakeStore{}, 10, log), log)
+	router := newRouter(httpapi.New(&fakeStore{}, nil, 10, log), log)
 	req := httptest.NewRequest("POST", "/api/v1/events", io.MultiReader(strings.NewReader(validEvent)))
 	req.ContentLength = -1 // chunked: the size is only known while reading
 	req.Header.Set("Content-Type", "application/json")
@@ -93,5 +96,70 @@ func TestBodyLimitHoldsWithoutContentLength(t *testing.T) {
 	router.ServeHTTP(rec, req)
 	if rec.Code != 413 {
 		t.Fatalf("got %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// readRecorder is a request body that records whether anyone read it.
+type readRecorder struct {
+	io.Reader
+	read bool
+}
+
+func (r *readRecorder) Read(p []byte) (int, error) {
+	r.read = true
+	return r.Reader.Read(p)
+}
+
+func TestAuthComesFirstAndReadsNoBody(t *testing.T) {
+	valid := "Bearer " + authtest.Token(t, authtest.Key, time.Now().Add(time.Hour))
+	cases := []struct {
+		name, method, path, contentType, authorization string
+		bodySize                                       int
+		status                                         int
+		want                                           string
+	}{
+		{"no token", "POST", "/api/v1/events", "application/json", "", len(validEvent), 401, `{"error":"missing bearer token","status":401}`},
+		{"another scheme", "POST", "/api/v1/events/bulk", "application/json", "Basic dTpw", len(validEvent), 401, `{"error":"missing bearer token","status":401}`},
+		{"bad token", "POST", "/api/v1/events", "application/json", "Bearer x.y.z", len(validEvent), 401, `{"error":"invalid token","status":401}`},
+		{"expired", "POST", "/api/v1/events", "application/json", "Bearer " + authtest.Token(t, authtest.Key, time.Now().Add(-time.Minute)), len(validEvent), 401, `{"error":"invalid token","status":401}`},
+		{"other key", "POST", "/api/v1/events", "application/json", "Bearer " + authtest.Token(t, strings.Repeat("x", 32), time.Now().Add(time.Hour)), len(validEvent), 401, `{"error":"invalid token","status":401}`},
+		{"before the content type", "POST", "/api/v1/events", "text/plain", "", len(validEvent), 401, `"missing bearer token"`},
+		{"before the size", "POST", "/api/v1/events", "application/json", "", 10 << 20, 401, `"missing bearer token"`},
+		{"valid", "POST", "/api/v1/events", "application/json", valid, len(validEvent), 200, `"event processed"`},
+		{"valid, then the content type", "POST", "/api/v1/events", "text/plain", valid, len(validEvent), 415, `unsupported content type`},
+		{"health stays open", "GET", "/api/v1/events/health", "", "", 0, 200, `{"status":"healthy"}`},
+		{"unknown path as without auth", "POST", "/api/v1/other", "application/json", "", 0, 404, `"not found"`},
+		{"wrong method as without auth", "GET", "/api/v1/events", "", "", 0, 405, `"method not allowed"`},
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &fakeStore{}
+			tokens := auth.New(func() []byte { return []byte(authtest.Key) }, "", "")
+			router := newRouter(httpapi.New(fake, tokens, 1<<20, log), log)
+			content := validEvent
+			if c.bodySize > len(validEvent) {
+				content = validEvent + strings.Repeat(" ", c.bodySize-len(validEvent))
+			}
+			body := &readRecorder{Reader: strings.NewReader(content)}
+			req := httptest.NewRequest(c.method, c.path, body)
+			if c.contentType != "" {
+				req.Header.Set("Content-Type", c.contentType)
+			}
+			if c.authorization != "" {
+				req.Header.Set("Authorization", c.authorization)
+			}
+			rec := httptest.NewRecorder()
+			router.ServeHTTP(rec, req)
+			if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) {
+				t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), c.status, c.want)
+			}
+			if challenge := rec.Header().Get("WWW-Authenticate"); (c.status == 401) != (challenge == "Bearer") {
+				t.Fatalf("WWW-Authenticate %q with status %d", challenge, rec.Code)
+			}
+			if c.status == 401 && (body.read || fake.saved != 0) {
+				t.Fatalf("a request that failed authentication was read (%v) or written (%d)", body.read, fake.saved)
+			}
+		})
 	}
 }

@@ -16,5 +16,6 @@ fi
 apis/python-rest/build.sh >/dev/null
 apis/python-grpc/build.sh >/dev/null
 export PYTHONDONTWRITEBYTECODE=1  # nothing written into build/: the images' tags hash it
-export PYTHONPATH=apis/python-common:apis/python-rest:apis/python-grpc:build/python-grpc/app:build/python-rest/packages:build/python-grpc/packages
+# apis/python-common/tests: api_testing, what the REST and gRPC tests share (fake stores, tokens).
+export PYTHONPATH=apis/python-common:apis/python-common/tests:apis/python-rest:apis/python-grpc:build/python-grpc/app:build/python-rest/packages:build/python-grpc/packages
 exec "$python" -m pytest -q -p no:cacheprovider "$@" apis/python-common/tests apis/python-rest/tests apis/python-grpc/tests

@@ -299,6 +299,23 @@ func protoRequest() *pb.EventRequest {
 	}
 }
 
+// checkProtoAttributesStoredAs sends each key of cases as the gRPC attribute "v" and checks that the
+// event stores it as the JSON value beside it.
+func checkProtoAttributesStoredAs(t *testing.T, cases map[string]string) {
+	t.Helper()
+	for text, want := range cases {
+		req := protoRequest()
+		req.EventBody.Entities[0].UpdatedAttributes = map[string]string{"v": text}
+		ev, err := FromProto(req)
+		if err != nil {
+			t.Fatalf("%.20q: %v", text, err)
+		}
+		if got := string(ev.Entities[0].Attributes); got != `{"v":`+want+`}` {
+			t.Errorf("%.20q stored as %.40s, want %.40s", text, got, want)
+		}
+	}
+}
+
 func TestProtoAttributeValuesAreJSONWhenTheWholeValueIsJSON(t *testing.T) {
 	cases := map[string]string{
 		"12":                    `12`,
@@ -316,17 +333,7 @@ func TestProtoAttributeValuesAreJSONWhenTheWholeValueIsJSON(t *testing.T) {
 		"01":                    `"01"`,
 		"<b>":                   `"<b>"`,
 	}
-	for text, want := range cases {
-		req := protoRequest()
-		req.EventBody.Entities[0].UpdatedAttributes = map[string]string{"v": text}
-		ev, err := FromProto(req)
-		if err != nil {
-			t.Fatalf("%q: %v", text, err)
-		}
-		if got := string(ev.Entities[0].Attributes); got != `{"v":`+want+`}` {
-			t.Errorf("%q stored as %s, want %s", text, got, want)
-		}
-	}
+	checkProtoAttributesStoredAs(t, cases)
 }
 
 func nestedObjects(levels int) string {
@@ -340,16 +347,58 @@ func TestProtoAttributeNesting(t *testing.T) {
 		`"` + strings.Repeat("[", 100) + `"`:                    `"` + strings.Repeat("[", 100) + `"`, // a JSON string
 		strings.Repeat("[", 60) + strings.Repeat("]", 60) + "x": `"` + strings.Repeat("[", 60) + strings.Repeat("]", 60) + `x"`,
 	}
-	for text, want := range cases {
-		req := protoRequest()
-		req.EventBody.Entities[0].UpdatedAttributes = map[string]string{"v": text}
-		ev, err := FromProto(req)
-		if err != nil {
-			t.Fatalf("%.20q: %v", text, err)
-		}
-		if got := string(ev.Entities[0].Attributes); got != `{"v":`+want+`}` {
-			t.Errorf("%.20q stored as %.40s, want %.40s", text, got, want)
-		}
+	checkProtoAttributesStoredAs(t, cases)
+}
+
+func TestProtoNumbersUpTo100CharactersAreStoredWithTheirDigits(t *testing.T) {
+	hundred := "-1." + strings.Repeat("5", 95) + "e0" // 100 characters
+	cases := map[string]string{
+		hundred:                                hundred,
+		strings.Repeat("9", 101) + " x":        `"` + strings.Repeat("9", 101) + ` x"`, // not JSON: a string
+		`"` + strings.Repeat("9", 500) + `"`:   `"` + strings.Repeat("9", 500) + `"`,   // a JSON string
+		`[` + strings.Repeat("9", 100) + `,1]`: `[` + strings.Repeat("9", 100) + `,1]`,
+	}
+	checkProtoAttributesStoredAs(t, cases)
+}
+
+func TestJSONNumbersOf100CharactersAreAcceptedAnd101Refused(t *testing.T) {
+	withNumber := func(number string) []byte {
+		return []byte(strings.Replace(validBody, "24439.750000000000000001", number, 1))
+	}
+	hundred := "-" + strings.Repeat("1", 94) + ".5e+1"
+	if len(hundred) != 100 {
+		t.Fatal(len(hundred))
+	}
+	ev, err := ParseJSON(withNumber(hundred))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(ev.Entities[0].Attributes); !strings.Contains(got, hundred) {
+		t.Fatalf("the digits must be kept: %s", got)
+	}
+	long := withNumber("-" + strings.Repeat("1", 95) + ".5e+1")
+	if _, err := ParseJSON(long); err == nil || err.Error() != MsgNumberTooLong {
+		t.Fatalf("101 characters: %v", err)
+	}
+	// Anywhere in the body, even in a field that is otherwise ignored, and before every other rule.
+	ignored := []byte(`{"junk": ` + strings.Repeat("1", 101) + `}`)
+	if _, err := ParseJSON(ignored); err == nil || err.Error() != MsgNumberTooLong {
+		t.Fatalf("in an ignored field: %v", err)
+	}
+	if _, err := ParseJSON([]byte(`[` + strings.Repeat("1", 101) + `]`)); err == nil || err.Error() != MsgNumberTooLong {
+		t.Fatalf("before the object rule: %v", err)
+	}
+	// Malformed text stays malformed, however long its runs of digits.
+	if _, err := ParseJSON([]byte(`{"a": ` + strings.Repeat("1", 101) + `x}`)); err == nil || err.Error() != MsgMalformedJSON {
+		t.Fatalf("malformed: %v", err)
+	}
+	if _, err := ParseJSON([]byte(`{"a": "` + strings.Repeat("1", 1000) + `"}`)); err == nil || err.Error() != MsgHeaderObject {
+		t.Fatalf("digits in a string are not a number: %v", err)
+	}
+	// In a batch, one long number rejects the whole request.
+	bulk := []byte("[" + validBody + "," + string(long) + "]")
+	if _, err := ParseBulkJSON(bulk); err == nil || err.Error() != MsgNumberTooLong {
+		t.Fatalf("bulk: %v", err)
 	}
 }
 
@@ -409,6 +458,19 @@ func TestProtoValidationMessages(t *testing.T) {
 		{"too deep loses to NUL", func(r *pb.EventRequest) {
 			r.EventBody.Entities[0].UpdatedAttributes["d"] = nestedObjects(60)
 			r.EventBody.Entities[0].EntityId = "\x00"
+		}, MsgNUL},
+		{"attribute number of 101 characters", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["n"] = "-1." + strings.Repeat("5", 98)
+		}, MsgNumberTooLong},
+		{"long number inside JSON", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["n"] = `{"x":[` + strings.Repeat("9", 101) + `]}`
+		}, MsgNumberTooLong},
+		{"long number loses to deep", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["n"] = strings.Repeat("9", 101)
+			r.EventBody.Entities[0].UpdatedAttributes["d"] = nestedObjects(60)
+		}, MsgEventTooDeep},
+		{"long number loses to NUL", func(r *pb.EventRequest) {
+			r.EventBody.Entities[0].UpdatedAttributes["n"] = `[` + strings.Repeat("9", 101) + `, "\u0000"]`
 		}, MsgNUL},
 		{"nul inside a too deep value", func(r *pb.EventRequest) {
 			r.EventBody.Entities[0].UpdatedAttributes["d"] = strings.Repeat("[", 70) + `"\u0000"` + strings.Repeat("]", 70)

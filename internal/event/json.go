@@ -33,17 +33,21 @@ func ParseBulkJSON(body []byte) ([]any, error) {
 
 // decodeJSON decodes exactly one JSON value of a request body. Numbers become json.Number, so their text
 // survives intact. JSON text is UTF-8 (RFC 8259); the decoder would silently replace invalid bytes, so
-// check first. The nesting limit comes next, before the decoder (which recurses) sees the body: malformed
-// JSON anywhere is still "malformed JSON", a well-formed body deeper than MaxNesting is too deep.
+// check first. The parse-time limits (nesting, number length) come next, in one pass before the decoder
+// (which recurses) sees the body: malformed JSON anywhere is still "malformed JSON", a well-formed body
+// deeper than MaxNesting is too deep, one with a number longer than MaxNumberLength is refused whole.
 func decodeJSON(body []byte) (any, error) {
 	if !utf8.Valid(body) {
 		return nil, invalid(MsgMalformedJSON)
 	}
-	if nestsDeeper(body, MaxNesting) {
-		if valid, _ := scanJSON(body); valid {
+	if tooDeep, longNumber := exceedsLimits(body, MaxNesting); tooDeep || longNumber {
+		if valid, _ := scanJSON(body); !valid {
+			return nil, invalid(MsgMalformedJSON)
+		}
+		if tooDeep {
 			return nil, invalid(MsgBodyTooDeep)
 		}
-		return nil, invalid(MsgMalformedJSON)
+		return nil, invalid(MsgNumberTooLong)
 	}
 	return decodeValue(body)
 }

@@ -8,16 +8,22 @@ const (
 	MaxAttributeNesting = MaxNesting - 5
 )
 
-// nestsDeeper reports whether the JSON text nests objects and arrays deeper than limit levels. It only
-// counts brackets outside strings, in one pass without recursion, so any input is cheap to measure. The
-// answer is exact for valid JSON; for malformed text it may be wrong, which scanJSON or the decoder
-// then reports as malformed.
-func nestsDeeper(text []byte, limit int) bool {
-	depth := 0
+// MaxNumberLength is the longest number accepted anywhere in a REST body or a gRPC attribute value that is
+// JSON text, in characters of JSON text (sign, digits, '.', exponent). Parsing or storing a longer one
+// costs each language a very different amount of CPU; one limit makes the work equal.
+const MaxNumberLength = 100
+
+// exceedsLimits reports, in one pass without recursion, whether JSON text nests objects and arrays deeper
+// than depthLimit levels, and whether it holds a number longer than MaxNumberLength characters. It only
+// looks at bytes outside strings: brackets for the depth, runs of number characters for the numbers (in
+// valid JSON such a run is one number: true and false hold a single 'e'). Both answers are exact for valid
+// JSON; for malformed text either may be wrong, which scanJSON or the decoder then reports as malformed.
+// It stops at the first level too deep, so longNumber is only complete when tooDeep is false.
+func exceedsLimits(text []byte, depthLimit int) (tooDeep, longNumber bool) {
+	depth, numberRun := 0, 0
 	inString, escaped := false, false
 	for _, c := range text {
-		switch {
-		case inString:
+		if inString {
 			switch {
 			case escaped:
 				escaped = false
@@ -26,18 +32,31 @@ func nestsDeeper(text []byte, limit int) bool {
 			case c == '"':
 				inString = false
 			}
-		case c == '"':
+			continue
+		}
+		if isNumberByte(c) {
+			numberRun++
+			longNumber = longNumber || numberRun > MaxNumberLength
+			continue
+		}
+		numberRun = 0
+		switch c {
+		case '"':
 			inString = true
-		case c == '{' || c == '[':
+		case '{', '[':
 			depth++
-			if depth > limit {
-				return true
+			if depth > depthLimit {
+				return true, longNumber
 			}
-		case c == '}' || c == ']':
+		case '}', ']':
 			depth--
 		}
 	}
-	return false
+	return false, longNumber
+}
+
+func isNumberByte(c byte) bool {
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
 // scanJSON checks that text is exactly one JSON value (RFC 8259 grammar, surrounding whitespace allowed)

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestNestsDeeper(t *testing.T) {
+func TestExceedsLimitsNesting(t *testing.T) {
 	cases := []struct {
 		text  string
 		limit int
@@ -25,8 +25,35 @@ func TestNestsDeeper(t *testing.T) {
 		{"[]" + strings.Repeat("[]", 1000), 1, false}, // siblings do not add up
 	}
 	for _, c := range cases {
-		if got := nestsDeeper([]byte(c.text), c.limit); got != c.want {
-			t.Errorf("nestsDeeper(%.30q, %d) = %v", c.text, c.limit, got)
+		if got, _ := exceedsLimits([]byte(c.text), c.limit); got != c.want {
+			t.Errorf("exceedsLimits(%.30q, %d) tooDeep = %v", c.text, c.limit, got)
+		}
+	}
+}
+
+func TestLongNumbers(t *testing.T) {
+	digits := func(n int) string { return strings.Repeat("7", n) }
+	cases := []struct {
+		text string
+		want bool
+	}{
+		{digits(100), false},
+		{digits(101), true},
+		{"-" + digits(99), false},
+		{"-" + digits(100), true},
+		{"1." + digits(98), false},
+		{"1." + digits(99), true},
+		{"1e+" + digits(97), false}, // the exponent counts: 100 characters
+		{"1e+" + digits(98), true},
+		{`[` + digits(100) + `,` + digits(100) + `]`, false}, // each number on its own
+		{`[` + digits(100) + ` ,` + digits(101) + `]`, true},
+		{`{"` + digits(500) + `":"` + digits(500) + `"}`, false}, // digits in strings are text
+		{`["\"", "\\", ` + digits(101) + `]`, true},              // escapes end where they should
+		{`[true, false, null, 1e5]`, false},
+	}
+	for _, c := range cases {
+		if _, got := exceedsLimits([]byte(c.text), MaxNesting); got != c.want {
+			t.Errorf("exceedsLimits(%.40q) longNumber = %v", c.text, got)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 		return nil, invalid(MsgEntitiesArray)
 	}
 	nul := hasNUL(ev.EventName) || hasNUL(ev.EventType)
-	deep := false
+	deep, long := false, false
 	ev.Entities = make([]Entity, len(items))
 	for i, item := range items {
 		if item == nil {
@@ -56,24 +56,28 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 		}
 		attributes := make(map[string]any, len(item.GetUpdatedAttributes()))
 		for key, text := range item.GetUpdatedAttributes() {
-			value, tooDeep, valueNUL := attributeValue(text)
+			value, tooDeep, longNumber, valueNUL := attributeValue(text)
 			nul = nul || hasNUL(key) || valueNUL
 			deep = deep || tooDeep
+			long = long || longNumber
 			attributes[key] = value
 		}
-		if !deep {
+		if !deep && !long {
 			if entity.Attributes, err = marshal(attributes); err != nil {
 				return nil, err
 			}
 		}
 		nul = nul || hasNUL(entity.ID)
 	}
-	// The contract's order: the NUL rule, then the nesting of attribute values.
+	// The contract's order: the NUL rule, then the nesting of attribute values, then their numbers.
 	if nul {
 		return nil, invalid(MsgNUL)
 	}
 	if deep {
 		return nil, invalid(MsgEventTooDeep)
+	}
+	if long {
+		return nil, invalid(MsgNumberTooLong)
 	}
 	return ev, nil
 }
@@ -82,28 +86,29 @@ func FromProto(req *pb.EventRequest) (*Event, error) {
 // text is valid JSON (RFC 8259, surrounding whitespace allowed), otherwise the text itself as a string.
 // "12" → 12, "true" → true, "{\"a\":1}" → {"a":1}, "abc" → "abc", "1 2" → "1 2", "" → "".
 func AttributeValue(text string) any {
-	value, _, _ := attributeValue(text)
+	value, _, _, _ := attributeValue(text)
 	return value
 }
 
-// attributeValue is AttributeValue that also applies the contract's rules to the value: tooDeep when it is
-// JSON text nesting deeper than MaxAttributeNesting (value is then nil: the event is rejected), nul when
-// a string or key of it contains U+0000.
-func attributeValue(text string) (value any, tooDeep, nul bool) {
+// attributeValue is AttributeValue that also applies the contract's rules to the value, which only bind
+// JSON text: tooDeep when it nests deeper than MaxAttributeNesting, longNumber when it holds a number
+// longer than MaxNumberLength (value is then nil: the event is rejected, so it is not decoded), nul when a
+// string or key of it contains U+0000.
+func attributeValue(text string) (value any, tooDeep, longNumber, nul bool) {
 	raw := []byte(text)
-	if nestsDeeper(raw, MaxAttributeNesting) {
+	if deep, long := exceedsLimits(raw, MaxAttributeNesting); deep || long {
 		// Measured without recursion; only JSON text counts, anything else is an ordinary string.
 		if valid, hasNUL := scanJSON(raw); valid {
-			return nil, true, hasNUL
+			return nil, deep, long, hasNUL
 		}
-		return text, false, hasNUL(text)
+		return text, false, false, hasNUL(text)
 	}
 	if !json.Valid(raw) {
-		return text, false, hasNUL(text)
+		return text, false, false, hasNUL(text)
 	}
 	value, err := decodeValue(raw)
 	if err != nil {
-		return text, false, hasNUL(text)
+		return text, false, false, hasNUL(text)
 	}
-	return value, false, containsNUL(value)
+	return value, false, false, containsNUL(value)
 }

@@ -11,6 +11,7 @@ import (
 const (
 	MsgMalformedJSON   = "malformed JSON"
 	MsgBodyTooDeep     = "request body nests deeper than 64 levels"
+	MsgNumberTooLong   = "event contains a number longer than 100 characters"
 	MsgNotObject       = "request body must be a JSON object"
 	MsgBulkNotArray    = "request body must be a JSON array of 1 to 1000 events"
 	MsgHeaderObject    = "eventHeader must be an object"

@@ -9,14 +9,18 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/auth/authtest"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/internal/store"
@@ -41,9 +45,18 @@ func (f *fakeStore) Ping(context.Context) error { return f.pingErr }
 
 // dial serves the two services over an in-memory listener, as apis/go-grpc registers them.
 func dial(t *testing.T, fake *fakeStore, maxMessage int) *grpc.ClientConn {
+	return dialWithAuth(t, fake, maxMessage, nil)
+}
+
+// dialWithAuth is dial with auth on when tokens is not nil, as apis/go-grpc sets it up.
+func dialWithAuth(t *testing.T, fake *fakeStore, maxMessage int, tokens *auth.Verifier) *grpc.ClientConn {
 	t.Helper()
 	listener := bufconn.Listen(1 << 20)
-	server := grpc.NewServer(grpc.MaxRecvMsgSize(maxMessage))
+	options := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMessage)}
+	if tokens != nil {
+		options = append(options, grpc.InTapHandle(AuthTap(tokens)))
+	}
+	server := grpc.NewServer(options...)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pb.RegisterEventServiceServer(server, NewEventService(fake, log))
 	healthpb.RegisterHealthServer(server, NewHealthService(fake))
@@ -92,6 +105,8 @@ func TestProcessEventFailuresAreStatusesNeverSuccessFalse(t *testing.T) {
 	invalid.EventBody = nil
 	deep := request()
 	deep.EventBody.Entities[0].UpdatedAttributes["deep"] = strings.Repeat("[", 60) + strings.Repeat("]", 60)
+	longNumber := request()
+	longNumber.EventBody.Entities[0].UpdatedAttributes["n"] = strings.Repeat("1", 101)
 	cases := []struct {
 		name    string
 		fake    *fakeStore
@@ -102,6 +117,7 @@ func TestProcessEventFailuresAreStatusesNeverSuccessFalse(t *testing.T) {
 		{"validation", &fakeStore{}, invalid, codes.InvalidArgument, "eventBody must be an object"},
 		{"empty request", &fakeStore{}, &pb.EventRequest{}, codes.InvalidArgument, "eventHeader must be an object"},
 		{"too deep", &fakeStore{}, deep, codes.InvalidArgument, "event nests deeper than 64 levels"},
+		{"long number", &fakeStore{}, longNumber, codes.InvalidArgument, "event contains a number longer than 100 characters"},
 		{"value the database cannot store", &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}, request(), codes.InvalidArgument, "event contains a value the database cannot store"},
 		{"database down", &fakeStore{saveErr: store.ErrUnavailable}, request(), codes.Unavailable, "database unavailable"},
 		{"other failure", &fakeStore{saveErr: errors.New("secret internals")}, request(), codes.Internal, "internal error"},
@@ -149,5 +165,53 @@ func TestHealthServices(t *testing.T) {
 		if status.Code(err) != codes.NotFound {
 			t.Fatalf("unknown service: %v", err)
 		}
+	}
+}
+
+func TestProcessEventNeedsATokenWhenAuthIsOn(t *testing.T) {
+	big := request()
+	big.EventBody.Entities[0].UpdatedAttributes["big"] = strings.Repeat("x", 2000)
+	cases := []struct {
+		name, authorization string
+		req                 *pb.EventRequest
+		code                codes.Code
+		message             string
+	}{
+		{"no token", "", request(), codes.Unauthenticated, "missing bearer token"},
+		{"another scheme", "Basic dTpw", request(), codes.Unauthenticated, "missing bearer token"},
+		{"bad token", "Bearer x.y.z", request(), codes.Unauthenticated, "invalid token"},
+		{"expired", "Bearer " + authtest.Token(t, authtest.Key, time.Now().Add(-time.Minute)), request(), codes.Unauthenticated, "invalid token"},
+		{"other key", "Bearer " + authtest.Token(t, strings.Repeat("k", 32), time.Now().Add(time.Hour)), request(), codes.Unauthenticated, "invalid token"},
+		{"before the message size", "", big, codes.Unauthenticated, "missing bearer token"},
+		{"before validation", "", &pb.EventRequest{}, codes.Unauthenticated, "missing bearer token"},
+		{"valid", "Bearer " + authtest.Token(t, authtest.Key, time.Now().Add(time.Hour)), request(), codes.OK, ""},
+		{"valid, then the size", "Bearer " + authtest.Token(t, authtest.Key, time.Now().Add(time.Hour)), big, codes.ResourceExhausted, ""},
+	}
+	tokens := auth.New(func() []byte { return []byte(authtest.Key) }, "", "")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &fakeStore{}
+			ctx := context.Background()
+			if c.authorization != "" {
+				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", c.authorization)
+			}
+			_, err := pb.NewEventServiceClient(dialWithAuth(t, fake, 1000, tokens)).ProcessEvent(ctx, c.req)
+			st := status.Convert(err)
+			if st.Code() != c.code || (c.message != "" && st.Message() != c.message) {
+				t.Fatalf("got %v, want %v %q", err, c.code, c.message)
+			}
+			if c.code == codes.Unauthenticated && len(fake.saved) != 0 {
+				t.Fatal("an unauthenticated call wrote")
+			}
+		})
+	}
+	// The health services stay open.
+	conn := dialWithAuth(t, &fakeStore{}, 1000, tokens)
+	if resp, err := pb.NewEventServiceClient(conn).HealthCheck(context.Background(), &pb.HealthRequest{}); err != nil || !resp.Healthy {
+		t.Fatalf("legacy health: %v %v", resp, err)
+	}
+	if resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil ||
+		resp.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", resp, err)
 	}
 }

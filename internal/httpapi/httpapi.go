@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/perflab/apilab/internal/auth"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/store"
 )
@@ -43,20 +44,20 @@ func MsgBodyTooLarge(maxBodyBytes int64) string {
 	return fmt.Sprintf("request body exceeds %d bytes", maxBodyBytes)
 }
 
-// writeTimeout bounds one event's transaction, waiting for a pooled connection included. The write is
-// detached from the client: a client that hangs up does not turn a half-done transaction into an error.
-const writeTimeout = 30 * time.Second
-
 // Store is what the REST surface needs from the database; *store.Store implements it.
 type Store interface {
+	// SaveEvent writes one event in one transaction. It must run to its end whatever happens to ctx's
+	// cancellation (a client that goes away), as *store.Store does: the contract's "Saturation".
 	SaveEvent(ctx context.Context, ev *event.Event) (duplicate bool, err error)
 	Ping(ctx context.Context) error
 }
 
-// Response is a status and the document to send as application/json.
+// Response is a status and the document to send as application/json, with any headers it needs besides
+// Content-Type.
 type Response struct {
-	Status int
-	Body   any
+	Status  int
+	Body    any
+	Headers map[string]string
 }
 
 // JSON encodes the body. The documents are plain structs, so encoding cannot fail.
@@ -121,20 +122,42 @@ func IsJSONContentType(contentType string) bool {
 // Service answers the REST contract.
 type Service struct {
 	store        Store
+	tokens       *auth.Verifier
 	maxBodyBytes int64
 	log          *slog.Logger
 }
 
-// New returns the REST service over store with the MAX_BODY_BYTES limit.
-func New(store Store, maxBodyBytes int64, log *slog.Logger) *Service {
-	return &Service{store: store, maxBodyBytes: maxBodyBytes, log: log}
+// New returns the REST service over store with the MAX_BODY_BYTES limit. tokens checks the bearer token
+// of the event requests; nil when AUTH_ENABLED is off.
+func New(store Store, tokens *auth.Verifier, maxBodyBytes int64, log *slog.Logger) *Service {
+	return &Service{store: store, tokens: tokens, maxBodyBytes: maxBodyBytes, log: log}
+}
+
+// Authenticate is the first rule of the two POST routes: with auth on, the Authorization header must
+// carry a valid bearer token, else 401 with WWW-Authenticate: Bearer. It reads nothing but the header.
+// ok is false when resp is the answer.
+func (s *Service) Authenticate(authorization string) (resp Response, ok bool) {
+	switch err := s.tokens.Check(authorization); {
+	case err == nil:
+		return Response{}, true
+	case errors.Is(err, auth.ErrMissingToken):
+		return unauthorized(auth.MsgMissingToken), false
+	default:
+		return unauthorized(auth.MsgInvalidToken), false
+	}
+}
+
+func unauthorized(message string) Response {
+	resp := Error(http.StatusUnauthorized, message)
+	resp.Headers = map[string]string{"WWW-Authenticate": auth.Challenge}
+	return resp
 }
 
 // MaxBodyBytes is the body limit the service was configured with.
 func (s *Service) MaxBodyBytes() int64 { return s.maxBodyBytes }
 
-// CheckPost applies the rules that come before validation, in the contract's order: content type (415),
-// then size (413). bodySize is the body's length, or -1 if not known yet (a streaming server checks the
+// CheckPost applies the rules that come after authentication and before validation, in the contract's
+// order: content type (415), then size (413). bodySize is the body's length, or -1 if not known yet (a streaming server checks the
 // size while reading). ok is false when resp is the answer.
 func (s *Service) CheckPost(contentType string, bodySize int64) (resp Response, ok bool) {
 	if !IsJSONContentType(contentType) {
@@ -157,7 +180,7 @@ func (s *Service) PostEvent(ctx context.Context, body []byte) Response {
 	if err != nil {
 		return s.failure(err)
 	}
-	duplicate, err := s.save(ctx, ev)
+	duplicate, err := s.store.SaveEvent(ctx, ev)
 	if err != nil {
 		return s.failure(err)
 	}
@@ -189,7 +212,7 @@ func (s *Service) PostBulk(ctx context.Context, body []byte) Response {
 			result.Errors = append(result.Errors, BulkError{Index: i, Error: invalid.Message, Status: http.StatusBadRequest})
 			continue
 		}
-		duplicate, err := s.save(ctx, ev)
+		duplicate, err := s.store.SaveEvent(ctx, ev)
 		switch {
 		case errors.Is(err, store.ErrUnstorable):
 			// Rejected by the database as data, rolled back: this item failed like an invalid one.
@@ -215,12 +238,6 @@ func (s *Service) Health(ctx context.Context) Response {
 		return Error(http.StatusServiceUnavailable, MsgUnavailable)
 	}
 	return Response{Status: http.StatusOK, Body: HealthBody{Status: "healthy"}}
-}
-
-func (s *Service) save(ctx context.Context, ev *event.Event) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	return s.store.SaveEvent(ctx, ev)
 }
 
 // failure maps an error to its answer: validation and a value the database cannot store 400, database

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/auth/authtest"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/store"
 )
@@ -61,7 +64,7 @@ func asJSON(t *testing.T, r Response) map[string]any {
 
 func TestPostEventProcessesThenReportsTheDuplicate(t *testing.T) {
 	fake := &fakeStore{}
-	service := New(fake, 1<<20, quiet)
+	service := New(fake, nil, 1<<20, quiet)
 	first := service.PostEvent(context.Background(), []byte(eventJSON(uuid1)))
 	if first.Status != 200 || string(first.JSON()) != `{"success":true,"message":"event processed","eventUuid":"550e8400-e29b-41d4-a716-446655440001","entityCount":2,"duplicate":false}` {
 		t.Fatalf("first: %d %s", first.Status, first.JSON())
@@ -85,13 +88,14 @@ func TestPostEventErrors(t *testing.T) {
 		{"too deep", &fakeStore{}, strings.Repeat("[", 65) + strings.Repeat("]", 65), 400, `{"error":"request body nests deeper than 64 levels","status":400}`},
 		{"pathologically deep", &fakeStore{}, strings.Repeat("[", 200000) + strings.Repeat("]", 200000), 400, `{"error":"request body nests deeper than 64 levels","status":400}`},
 		{"deep and malformed", &fakeStore{}, strings.Repeat("[", 200000), 400, `{"error":"malformed JSON","status":400}`},
+		{"number of 101 characters", &fakeStore{}, strings.Replace(eventJSON(uuid1), `"a":1`, `"a":`+strings.Repeat("1", 101), 1), 400, `{"error":"event contains a number longer than 100 characters","status":400}`},
 		{"value the database cannot store", &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}, eventJSON(uuid1), 400, `{"error":"event contains a value the database cannot store","status":400}`},
 		{"database down", &fakeStore{saveErr: fmt.Errorf("%w: dial refused", store.ErrUnavailable)}, eventJSON(uuid1), 503, `{"error":"database unavailable","status":503}`},
 		{"anything else", &fakeStore{saveErr: errors.New("relation \"events\" does not exist")}, eventJSON(uuid1), 500, `{"error":"internal error","status":500}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := New(c.store, 1<<20, quiet).PostEvent(context.Background(), []byte(c.body))
+			got := New(c.store, nil, 1<<20, quiet).PostEvent(context.Background(), []byte(c.body))
 			if got.Status != c.status || string(got.JSON()) != c.json {
 				t.Fatalf("got %d %s", got.Status, got.JSON())
 			}
@@ -102,8 +106,44 @@ func TestPostEventErrors(t *testing.T) {
 	}
 }
 
+func TestNumberOf100CharactersIsStoredAnd101RejectsAWholeBatch(t *testing.T) {
+	fake := &fakeStore{}
+	hundred := strings.Replace(eventJSON(uuid1), `"a":1`, `"a":`+strings.Repeat("1", 100), 1)
+	if got := New(fake, nil, 1<<20, quiet).PostEvent(context.Background(), []byte(hundred)); got.Status != 200 || len(fake.saved) != 1 {
+		t.Fatalf("100 characters: %d %s", got.Status, got.JSON())
+	}
+	long := strings.Replace(eventJSON("550e8400-e29b-41d4-a716-446655440002"), `"a":1`, `"a":`+strings.Repeat("1", 101), 1)
+	got := New(fake, nil, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+","+long+"]"))
+	if got.Status != 400 || string(got.JSON()) != `{"error":"event contains a number longer than 100 characters","status":400}` || len(fake.saved) != 1 {
+		t.Fatalf("bulk: %d %s, saved %d", got.Status, got.JSON(), len(fake.saved))
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	key := []byte(authtest.Key)
+	valid := authtest.Token(t, authtest.Key, time.Now().Add(time.Hour))
+	on := New(&fakeStore{}, auth.New(func() []byte { return key }, "", ""), 1<<20, quiet)
+	cases := []struct {
+		service       *Service
+		authorization string
+		ok            bool
+		json          string
+	}{
+		{on, "Bearer " + valid, true, ""},
+		{on, "", false, `{"error":"missing bearer token","status":401}`},
+		{on, "Bearer " + valid + "x", false, `{"error":"invalid token","status":401}`},
+		{New(&fakeStore{}, nil, 1<<20, quiet), "", true, ""}, // auth off
+	}
+	for _, c := range cases {
+		resp, ok := c.service.Authenticate(c.authorization)
+		if ok != c.ok || (!ok && (resp.Status != 401 || string(resp.JSON()) != c.json || resp.Headers["WWW-Authenticate"] != "Bearer")) {
+			t.Errorf("%.20q: ok=%v %d %s %v", c.authorization, ok, resp.Status, resp.JSON(), resp.Headers)
+		}
+	}
+}
+
 func TestCheckPostOrderAndRules(t *testing.T) {
-	service := New(&fakeStore{}, 100, quiet)
+	service := New(&fakeStore{}, nil, 100, quiet)
 	for _, ct := range []string{"application/json", "Application/JSON; charset=utf-8", " application/json ;charset=UTF-8"} {
 		if _, ok := service.CheckPost(ct, 100); !ok {
 			t.Errorf("%q refused", ct)
@@ -126,7 +166,7 @@ func TestCheckPostOrderAndRules(t *testing.T) {
 
 func TestBulkCountsEveryItem(t *testing.T) {
 	fake := &fakeStore{}
-	service := New(fake, 1<<20, quiet)
+	service := New(fake, nil, 1<<20, quiet)
 	service.PostEvent(context.Background(), []byte(eventJSON(uuid1)))
 	body := "[" + strings.Join([]string{
 		eventJSON(uuid1),     // duplicate
@@ -153,7 +193,7 @@ func TestBulkCountsEveryItem(t *testing.T) {
 }
 
 func TestBulkAllGoodIsSuccessWithEmptyErrors(t *testing.T) {
-	resp := New(&fakeStore{}, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+"]"))
+	resp := New(&fakeStore{}, nil, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+"]"))
 	got := asJSON(t, resp)
 	if got["success"] != true || got["processedCount"] != 1.0 || !strings.Contains(string(resp.JSON()), `"errors":[]`) {
 		t.Fatalf("got %s", resp.JSON())
@@ -161,7 +201,7 @@ func TestBulkAllGoodIsSuccessWithEmptyErrors(t *testing.T) {
 }
 
 func TestBulkShapeAndDatabaseFailure(t *testing.T) {
-	service := New(&fakeStore{}, 1<<20, quiet)
+	service := New(&fakeStore{}, nil, 1<<20, quiet)
 	for _, body := range []string{`{}`, `[]`} {
 		resp := service.PostBulk(context.Background(), []byte(body))
 		if resp.Status != 400 || string(resp.JSON()) != `{"error":"request body must be a JSON array of 1 to 1000 events","status":400}` {
@@ -170,7 +210,7 @@ func TestBulkShapeAndDatabaseFailure(t *testing.T) {
 	}
 	fake := &fakeStore{saveErr: store.ErrUnavailable, failAfter: 1}
 	body := "[" + eventJSON(uuid1) + "," + eventJSON("550e8400-e29b-41d4-a716-446655440002") + "]"
-	resp := New(fake, 1<<20, quiet).PostBulk(context.Background(), []byte(body))
+	resp := New(fake, nil, 1<<20, quiet).PostBulk(context.Background(), []byte(body))
 	if resp.Status != 503 || len(fake.saved) != 1 {
 		t.Fatalf("got %d %s after %d saved", resp.Status, resp.JSON(), len(fake.saved))
 	}
@@ -178,7 +218,7 @@ func TestBulkShapeAndDatabaseFailure(t *testing.T) {
 
 func TestBulkItemTheDatabaseCannotStoreFailsAlone(t *testing.T) {
 	fake := &fakeStore{saveErr: fmt.Errorf("%w: numeric out of range", store.ErrUnstorable)}
-	resp := New(fake, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+"]"))
+	resp := New(fake, nil, 1<<20, quiet).PostBulk(context.Background(), []byte("["+eventJSON(uuid1)+"]"))
 	got := asJSON(t, resp)
 	if resp.Status != 200 || got["success"] != false || got["failedCount"] != 1.0 ||
 		!strings.Contains(string(resp.JSON()), `"errors":[{"index":0,"error":"event contains a value the database cannot store","status":400}]`) {
@@ -187,11 +227,11 @@ func TestBulkItemTheDatabaseCannotStoreFailsAlone(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	ok := New(&fakeStore{}, 1, quiet).Health(context.Background())
+	ok := New(&fakeStore{}, nil, 1, quiet).Health(context.Background())
 	if ok.Status != 200 || string(ok.JSON()) != `{"status":"healthy"}` {
 		t.Fatalf("got %d %s", ok.Status, ok.JSON())
 	}
-	down := New(&fakeStore{pingErr: store.ErrUnavailable}, 1, quiet).Health(context.Background())
+	down := New(&fakeStore{pingErr: store.ErrUnavailable}, nil, 1, quiet).Health(context.Background())
 	if down.Status != 503 || string(down.JSON()) != `{"error":"database unavailable","status":503}` {
 		t.Fatalf("got %d %s", down.Status, down.JSON())
 	}

@@ -1,5 +1,6 @@
 // Package lifecycle holds the start-up and graceful shutdown the long-running Go APIs share: settings from the
-// environment contract, the logger, the database pool, the listener, and a bounded stop on SIGTERM.
+// environment contract, the logger, the secrets and the token verifier (internal/app), the database pool,
+// the listener, and a bounded stop on SIGTERM.
 package lifecycle
 
 import (
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/perflab/apilab/internal/app"
+	"github.com/perflab/apilab/internal/auth"
 	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/store"
 )
@@ -29,10 +32,20 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
-// Run loads the settings (defaultPort when PORT is unset), opens the store, listens, and serves the server
-// newServer builds until SIGTERM or an interrupt; then it shuts the server down within ShutdownGrace and
-// closes the pool.
-func Run(defaultPort int, newServer func(cfg config.Config, events *store.Store, log *slog.Logger) Server) error {
+// Services are what an API's server is built from.
+type Services struct {
+	Config config.Config
+	Events *store.Store
+	// Tokens verifies bearer tokens; nil when AUTH_ENABLED is off.
+	Tokens *auth.Verifier
+	Log    *slog.Logger
+}
+
+// Run loads the settings (defaultPort when PORT is unset), reads the secrets, opens the store, listens,
+// and serves the server newServer builds until SIGTERM or an interrupt; then it shuts the server down
+// within ShutdownGrace and closes the pool. An error (invalid settings, a secret that cannot be read)
+// is for the caller to print before exiting with status 1.
+func Run(defaultPort int, newServer func(Services) Server) error {
 	cfg, err := config.Load(defaultPort)
 	if err != nil {
 		return err
@@ -41,7 +54,11 @@ func Run(defaultPort int, newServer func(cfg config.Config, events *store.Store,
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	events, err := store.Open(ctx, cfg)
+	parts, err := app.Prepare(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	events, err := store.Open(ctx, cfg, parts.StoreOptions...)
 	if err != nil {
 		return err
 	}
@@ -51,10 +68,15 @@ func Run(defaultPort int, newServer func(cfg config.Config, events *store.Store,
 	if err != nil {
 		return err
 	}
-	server := newServer(cfg, events, log)
+	server := newServer(Services{Config: cfg, Events: events, Tokens: parts.Tokens, Log: log})
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
-	log.Info("listening", "address", listener.Addr().String(), "dbPoolMax", cfg.DBPoolMax, "maxBodyBytes", cfg.MaxBodyBytes)
+	attrs := []any{"address", listener.Addr().String(), "dbPoolMax", cfg.DBPoolMax,
+		"dbAcquireTimeoutMs", cfg.DBAcquireTimeout.Milliseconds(), "maxBodyBytes", cfg.MaxBodyBytes, "auth", cfg.AuthEnabled}
+	if cfg.SecretsURL != "" {
+		attrs = append(attrs, "secretsReadMs", parts.SecretsReadTime.Milliseconds())
+	}
+	log.Info("listening", attrs...)
 
 	select {
 	case err := <-served:

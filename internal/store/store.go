@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -32,9 +34,10 @@ const (
 // HealthTimeout bounds a health check, as the contract asks.
 const HealthTimeout = 2 * time.Second
 
-// connectTimeout bounds the opening of one connection when DATABASE_URL sets no connect_timeout, so a
-// database that does not answer turns into "database unavailable" instead of a hung request.
-const connectTimeout = 5 * time.Second
+// TransactionTimeout bounds one event's transaction once it has its connection: the statements and the
+// commit. It is the server's own bound, never the client's: SaveEvent ignores the caller's cancellation
+// and deadline.
+const TransactionTimeout = 30 * time.Second
 
 // ErrUnavailable marks failures to reach the database: connect, pool, timeout, connection lost.
 // Test with errors.Is; every other error is an internal error.
@@ -48,25 +51,68 @@ var ErrUnstorable = errors.New(event.MsgUnstorable)
 
 // Store is the event repository over a pgx pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool           *pgxpool.Pool
+	acquireTimeout time.Duration
 }
 
-// Open creates the pool from the configuration (DATABASE_URL, DB_POOL_MAX). No connection is opened
-// yet, so an API starts even while the database is down. The error never contains the password.
-func Open(ctx context.Context, cfg config.Config) (*Store, error) {
+// Option changes how Open builds the pool.
+type Option func(*pgxpool.Config)
+
+// WithPassword makes every new connection use password() — read when the connection is opened, so a
+// password refreshed from the secrets store is used by the connections opened after it — unless
+// DATABASE_URL carries a password, which wins (as it wins over PGPASSWORD).
+func WithPassword(password func() string) Option {
+	return func(c *pgxpool.Config) {
+		if urlHasPassword(c.ConnString()) {
+			return
+		}
+		c.BeforeConnect = func(_ context.Context, conn *pgx.ConnConfig) error {
+			conn.Password = password() // conn is this connection's own copy of the configuration
+			return nil
+		}
+	}
+}
+
+var keywordPassword = regexp.MustCompile(`(^|\s)password\s*=`)
+
+// urlHasPassword tells whether the connection string itself (not PGPASSWORD) sets a password: in the
+// userinfo or the password query parameter of a URL, or the password keyword of the key=value form.
+func urlHasPassword(connString string) bool {
+	if u, err := url.Parse(connString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		_, inUserinfo := u.User.Password()
+		return inUserinfo || u.Query().Has("password")
+	}
+	return keywordPassword.MatchString(connString)
+}
+
+// Open creates the pool from the configuration (DATABASE_URL, DB_POOL_MAX, DB_ACQUIRE_TIMEOUT). No
+// connection is opened yet, so an API starts even while the database is down. The error never contains
+// the password.
+func Open(ctx context.Context, cfg config.Config, options ...Option) (*Store, error) {
 	poolConfig, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL") // the parse error may quote it
 	}
 	poolConfig.MaxConns = cfg.DBPoolMax
+	acquireTimeout := cfg.DBAcquireTimeout
+	if acquireTimeout <= 0 {
+		acquireTimeout = config.DefaultDBAcquireTimeout
+	}
+	// A request waits at most acquireTimeout for a connection, a new one opened for it included; a
+	// connection still opening then goes on (pgxpool detaches it from the waiter) and joins the pool.
+	// Without connect_timeout in DATABASE_URL, that opening is bounded the same way, so a database that
+	// does not answer holds no pool slot for longer than a request would wait.
 	if poolConfig.ConnConfig.ConnectTimeout == 0 {
-		poolConfig.ConnConfig.ConnectTimeout = connectTimeout
+		poolConfig.ConnConfig.ConnectTimeout = acquireTimeout
+	}
+	for _, option := range options {
+		option(poolConfig)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 	if err != nil {
 		return nil, fmt.Errorf("creating the database pool: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, acquireTimeout: acquireTimeout}, nil
 }
 
 // Close waits for connections in use to be released and closes them all.
@@ -115,8 +161,21 @@ func connectionLost(err error) bool {
 
 // SaveEvent writes the event in one transaction: S1 once, then, unless the uuid is already stored, S2 for
 // every entity in lock order. duplicate is true when the uuid was already stored; nothing is written then.
+//
+// It waits at most DB_ACQUIRE_TIMEOUT for a connection (ErrUnavailable after that, nothing written), then
+// runs the transaction within TransactionTimeout. ctx only passes values: its cancellation and deadline
+// are ignored, so a client that goes away (or a gRPC deadline that expires) never interrupts a
+// transaction; the event is stored or not exactly as if the client had waited.
 func (s *Store) SaveEvent(ctx context.Context, ev *event.Event) (duplicate bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	ctx = context.WithoutCancel(ctx)
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	ctx, cancel := context.WithTimeout(ctx, TransactionTimeout)
+	defer cancel()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, InsertEventSQL, ev.UUID, ev.EventName, ev.EventType,
 			timestampParam(ev.CreatedDate), timestampParam(ev.SavedDate), ev.Document())
 		if err != nil {
@@ -144,6 +203,18 @@ func (s *Store) SaveEvent(ctx context.Context, ev *event.Event) (duplicate bool,
 }
 
 var errDuplicate = errors.New("duplicate event")
+
+// acquire takes a pooled connection, or one the pool opens for this request, within DB_ACQUIRE_TIMEOUT.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.acquireTimeout)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		s.resetIfConnectionLost(err)
+		return nil, Classify(err)
+	}
+	return conn, nil
+}
 
 // timestampParam sends the instant the text names (validation keeps it within what timestamptz stores:
 // year 0001 to 9999, offsets within ±15:59).

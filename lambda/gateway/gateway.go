@@ -161,15 +161,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	emulator, err := g.acquire(r.Context())
+	// The body has arrived in full: from here on the request is served to its end even if the client
+	// goes away (contract/CONTRACT.md, "Saturation"), so that an event is stored or not exactly as if the
+	// client had waited. Neither the wait for a free emulator nor the invocation follows the client's
+	// cancellation; an emulator handed back while still busy would also refuse the next invocation.
+	ctx := context.WithoutCancel(r.Context())
+	emulator, err := g.acquire(ctx)
 	if err != nil {
 		// All execution environments stayed busy: API Gateway's throttling answer.
 		gatewayError(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
 	}
-	// The invocation runs to its end even if the client goes away: an emulator handed back while
-	// still busy would refuse the next invocation.
-	result, err := g.invoke(context.WithoutCancel(r.Context()), emulator, payload)
+	result, err := g.invoke(ctx, emulator, payload)
 	g.free <- emulator
 	if err != nil {
 		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")

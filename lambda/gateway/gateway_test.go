@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -276,5 +277,48 @@ func TestOversizeRequestIs413(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || len(emu.received) != 0 {
 		t.Fatalf("got %d, %d invocations", resp.StatusCode, len(emu.received))
+	}
+}
+
+// TestAClientThatGoesAwayStillGetsItsInvocation: once the body has arrived, neither the wait for a free
+// emulator nor the invocation follows the client's cancellation (contract, "Saturation").
+func TestAClientThatGoesAwayStillGetsItsInvocation(t *testing.T) {
+	release := make(chan struct{})
+	var invoked atomic.Int32
+	emu := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		invoked.Add(1)
+		<-release
+		_ = json.NewEncoder(w).Encode(events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "{}"})
+	}))
+	t.Cleanup(emu.Close)
+	gw, err := NewGateway([]string{emu.URL}, 5*time.Second, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(ctx context.Context) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/events", strings.NewReader("{}")).WithContext(ctx)
+		req.Header.Set("Content-Type", "application/json")
+		gw.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	first, second := make(chan struct{}), make(chan struct{})
+	go func() { post(context.Background()); close(first) }() // takes the only emulator
+	for deadline := time.Now().Add(2 * time.Second); invoked.Load() < 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	go func() { post(gone); close(second) }() // queued for the emulator
+	time.Sleep(20 * time.Millisecond)
+	cancel() // the second client goes away while it waits
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	for _, done := range []chan struct{}{first, second} {
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			t.Fatal("a request did not finish")
+		}
+	}
+	if n := invoked.Load(); n != 2 {
+		t.Fatalf("%d invocations, want 2: the request of the client that went away was dropped", n)
 	}
 }

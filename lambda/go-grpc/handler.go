@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/grpcapi"
 	"github.com/perflab/apilab/internal/grpcweb"
 	"github.com/perflab/apilab/internal/pb"
 	"github.com/perflab/apilab/lambda/internal/apigwevent"
@@ -25,12 +27,13 @@ type unaryMethod func(ctx context.Context, request []byte) (proto.Message, error
 // The services are the same implementations the gRPC container API registers.
 type Handler struct {
 	methods    map[string]unaryMethod
+	tokens     *auth.Verifier
 	maxMessage int
 }
 
-// NewHandler routes the EventService and the standard health service. maxMessage is
-// MAX_BODY_BYTES, the largest request message accepted.
-func NewHandler(service pb.EventServiceServer, health healthpb.HealthServer, maxMessage int) *Handler {
+// NewHandler routes the EventService and the standard health service. tokens checks the bearer token of
+// ProcessEvent calls (nil: auth off). maxMessage is MAX_BODY_BYTES, the largest request message accepted.
+func NewHandler(service pb.EventServiceServer, health healthpb.HealthServer, tokens *auth.Verifier, maxMessage int) *Handler {
 	methods := map[string]unaryMethod{
 		"/" + pb.EventService_ServiceDesc.ServiceName + "/ProcessEvent": func(ctx context.Context, in []byte) (proto.Message, error) {
 			req := &pb.EventRequest{}
@@ -54,7 +57,7 @@ func NewHandler(service pb.EventServiceServer, health healthpb.HealthServer, max
 			return health.Check(ctx, req)
 		},
 	}
-	return &Handler{methods: methods, maxMessage: maxMessage}
+	return &Handler{methods: methods, tokens: tokens, maxMessage: maxMessage}
 }
 
 var invalidMessage = status.Error(codes.InvalidArgument, "grpc-web: request message does not decode as protobuf")
@@ -75,6 +78,12 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 	method, known := h.methods[path]
 	if !known {
 		return h.reply(mode, nil, status.Newf(codes.Unimplemented, "unknown method %s", path)), nil
+	}
+	// As the gRPC server's tap: the token of ProcessEvent before anything of the body is read.
+	if path == grpcapi.ProcessEventMethod {
+		if st := grpcapi.AuthStatus(h.tokens, apigwevent.Header(event, "authorization")); st != nil {
+			return h.reply(mode, nil, st), nil
+		}
 	}
 	body, err := apigwevent.Body(event)
 	if err != nil {

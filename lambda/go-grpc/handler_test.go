@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"google.golang.org/grpc/codes"
@@ -18,6 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/auth/authtest"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/grpcapi"
 	"github.com/perflab/apilab/internal/pb"
@@ -60,7 +63,7 @@ func newTestHandler() (*Handler, *fakeService) {
 		return &pb.EventResponse{Success: true, Message: "event processed",
 			EventUuid: req.GetEventHeader().GetUuid(), EntityCount: int32(len(req.GetEventBody().GetEntities()))}, nil
 	}}
-	return NewHandler(svc, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING}, maxMessage), svc
+	return NewHandler(svc, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING}, nil, maxMessage), svc
 }
 
 func frame(flags byte, payload []byte) []byte {
@@ -227,7 +230,7 @@ func (unstorableStore) Ping(context.Context) error { return nil }
 // The real EventService behind the handler: the contract's new INVALID_ARGUMENT answers reach the trailers.
 func TestNestingAndUnstorableValuesAreInvalidArgument(t *testing.T) {
 	service := grpcapi.NewEventService(unstorableStore{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h := NewHandler(service, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING}, maxMessage)
+	h := NewHandler(service, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING}, nil, maxMessage)
 	in, _ := proto.Marshal(sampleRequest())
 	resp, _ := h.Handle(context.Background(), binaryEvent(processEvent, binaryType, frame(0, in)))
 	if r := parse(t, resp, false); r.code != "3" || r.message != "event contains a value the database cannot store" {
@@ -334,5 +337,44 @@ func TestMessageIsPercentEncoded(t *testing.T) {
 	raw, _ := base64.StdEncoding.DecodeString(resp.Body)
 	if !bytes.Contains(raw, []byte("grpc-message:100%25 wrong\r\n")) {
 		t.Fatalf("trailers %q", raw)
+	}
+}
+
+func TestProcessEventNeedsATokenWhenAuthIsOn(t *testing.T) {
+	key := []byte(authtest.Key)
+	valid := authtest.Token(t, authtest.Key, time.Now().Add(time.Hour))
+	svc := &fakeService{answer: func(req *pb.EventRequest) (*pb.EventResponse, error) {
+		return &pb.EventResponse{Success: true, Message: "event processed"}, nil
+	}}
+	h := NewHandler(svc, &fakeHealth{status: healthpb.HealthCheckResponse_SERVING},
+		auth.New(func() []byte { return key }, "", ""), maxMessage)
+	in, _ := proto.Marshal(sampleRequest())
+	cases := []struct {
+		name, authorization string
+		body                []byte
+		code, message       string
+	}{
+		{"no token", "", frame(0, in), "16", "missing bearer token"},
+		{"bad token", "Bearer " + valid + "x", frame(0, in), "16", "invalid token"},
+		{"before the framing and the size", "", frame(0, make([]byte, maxMessage+1)), "16", "missing bearer token"},
+		{"valid", "Bearer " + valid, frame(0, in), "0", ""},
+	}
+	for _, c := range cases {
+		e := binaryEvent(processEvent, binaryType, c.body)
+		if c.authorization != "" {
+			e.Headers["authorization"] = c.authorization
+		}
+		resp, _ := h.Handle(context.Background(), e)
+		if r := parse(t, resp, false); r.httpStatus != 200 || r.code != c.code || r.message != c.message {
+			t.Fatalf("%s: got %+v", c.name, r)
+		}
+	}
+	if len(svc.got) != 1 {
+		t.Fatalf("the service got %d calls, want only the authenticated one", len(svc.got))
+	}
+	health, _ := proto.Marshal(&healthpb.HealthCheckRequest{})
+	resp, _ := h.Handle(context.Background(), binaryEvent("/grpc.health.v1.Health/Check", binaryType, frame(0, health)))
+	if r := parse(t, resp, false); r.code != "0" {
+		t.Fatalf("health needs no token: %+v", r)
 	}
 }

@@ -3,16 +3,13 @@
 package main
 
 import (
-	"log/slog"
-
-	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/grpcapi"
 	"github.com/perflab/apilab/lambda/internal/lambdarun"
-	"github.com/perflab/apilab/lambda/internal/lazydb"
 )
 
 func main() {
-	lambdarun.Start(func(cfg config.Config, db *lazydb.Store, log *slog.Logger) any {
-		return NewHandler(grpcapi.NewEventService(db, log), grpcapi.NewHealthService(db), int(cfg.MaxBodyBytes)).Handle
+	lambdarun.Start(func(s lambdarun.Services) any {
+		return NewHandler(grpcapi.NewEventService(s.DB, s.Log), grpcapi.NewHealthService(s.DB), s.Tokens,
+			int(s.Config.MaxBodyBytes)).Handle
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -52,6 +53,10 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 
 func (h *Handler) post(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	process func(context.Context, []byte) httpapi.Response) httpapi.Response {
+	// The token first: a request without one gets 401 whatever its content type or body.
+	if resp, ok := h.service.Authenticate(apigwevent.Header(req, "authorization")); !ok {
+		return resp
+	}
 	contentType := apigwevent.Header(req, "content-type")
 	// 415 comes before anything about the body, as in the container API.
 	if resp, ok := h.service.CheckPost(contentType, 0); !ok {
@@ -69,9 +74,9 @@ func (h *Handler) post(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 }
 
 func respond(r httpapi.Response) events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: r.Status,
-		Headers:    map[string]string{"content-type": "application/json"},
-		Body:       string(r.JSON()),
+	headers := map[string]string{"content-type": "application/json"}
+	for name, value := range r.Headers {
+		headers[strings.ToLower(name)] = value
 	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: r.Status, Headers: headers, Body: string(r.JSON())}
 }

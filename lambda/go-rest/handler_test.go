@@ -9,9 +9,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/perflab/apilab/internal/auth"
+	"github.com/perflab/apilab/internal/auth/authtest"
 	"github.com/perflab/apilab/internal/event"
 	"github.com/perflab/apilab/internal/httpapi"
 	"github.com/perflab/apilab/internal/store"
@@ -50,7 +53,7 @@ const maxBody = 2048
 func newTestHandler() (*Handler, *fakeStore) {
 	st := &fakeStore{saved: map[string]*event.Event{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return NewHandler(httpapi.New(st, maxBody, log)), st
+	return NewHandler(httpapi.New(st, nil, maxBody, log)), st
 }
 
 func request(method, path, contentType, body string) events.APIGatewayV2HTTPRequest {
@@ -215,4 +218,52 @@ func TestBulk(t *testing.T) {
 	}
 	status, body = invoke(t, h, request("POST", "/api/v1/events/bulk", "application/json", "[]"))
 	wantError(t, status, body, 400, "request body must be a JSON array of 1 to 1000 events")
+}
+
+func TestAuthComesFirstAndHealthStaysOpen(t *testing.T) {
+	key := []byte(authtest.Key)
+	valid := authtest.Token(t, authtest.Key, time.Now().Add(time.Hour))
+	st := &fakeStore{saved: map[string]*event.Event{}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := NewHandler(httpapi.New(st, auth.New(func() []byte { return key }, "", ""), maxBody, log))
+	huge := strings.Repeat("x", maxBody+1)
+	for _, req := range []events.APIGatewayV2HTTPRequest{
+		request("POST", "/api/v1/events", "application/json", validEvent),
+		request("POST", "/api/v1/events/bulk", "application/json", "["+validEvent+"]"),
+		request("POST", "/api/v1/events", "text/plain", huge), // before the content type and the size
+	} {
+		resp, _ := h.Handle(context.Background(), req)
+		if resp.StatusCode != 401 || resp.Body != `{"error":"missing bearer token","status":401}` ||
+			resp.Headers["www-authenticate"] != "Bearer" {
+			t.Fatalf("got %+v", resp)
+		}
+	}
+	bad := request("POST", "/api/v1/events", "application/json", validEvent)
+	bad.Headers["authorization"] = "Bearer " + valid[:len(valid)-2]
+	if resp, _ := h.Handle(context.Background(), bad); resp.StatusCode != 401 || resp.Body != `{"error":"invalid token","status":401}` {
+		t.Fatalf("got %+v", resp)
+	}
+	if len(st.saved) != 0 {
+		t.Fatal("an unauthenticated request wrote")
+	}
+	good := request("POST", "/api/v1/events", "application/json", validEvent)
+	good.Headers["Authorization"] = "bearer " + valid // a direct invocation may not lower-case names
+	if status, body := invoke(t, h, good); status != 200 || body["success"] != true {
+		t.Fatalf("got %d %v", status, body)
+	}
+	if status, body := invoke(t, h, request("GET", "/api/v1/events/health", "", "")); status != 200 || body["status"] != "healthy" {
+		t.Fatalf("health: %d %v", status, body)
+	}
+	status, body := invoke(t, h, request("GET", "/api/v1/events", "", ""))
+	wantError(t, status, body, 405, "method not allowed")
+}
+
+func TestLongNumberRejectsTheWholeBatch(t *testing.T) {
+	h, st := newTestHandler()
+	long := strings.Replace(validEvent, "24439.75", strings.Repeat("9", 101), 1)
+	status, body := invoke(t, h, request("POST", "/api/v1/events/bulk", "application/json", "["+validEvent+","+long+"]"))
+	wantError(t, status, body, 400, "event contains a number longer than 100 characters")
+	if len(st.saved) != 0 {
+		t.Fatal("a batch with a long number wrote")
+	}
 }

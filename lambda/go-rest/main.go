@@ -3,16 +3,12 @@
 package main
 
 import (
-	"log/slog"
-
-	"github.com/perflab/apilab/internal/config"
 	"github.com/perflab/apilab/internal/httpapi"
 	"github.com/perflab/apilab/lambda/internal/lambdarun"
-	"github.com/perflab/apilab/lambda/internal/lazydb"
 )
 
 func main() {
-	lambdarun.Start(func(cfg config.Config, db *lazydb.Store, log *slog.Logger) any {
-		return NewHandler(httpapi.New(db, cfg.MaxBodyBytes, log)).Handle
+	lambdarun.Start(func(s lambdarun.Services) any {
+		return NewHandler(httpapi.New(s.DB, s.Tokens, s.Config.MaxBodyBytes, s.Log)).Handle
 	})
 }

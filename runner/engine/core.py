@@ -10,9 +10,13 @@ The semantics are written down in docs/engine.md; in short:
   (the runner stops every API but the one under test) is started again and reported as started;
 - changed or gone: replace it — delete first when the program says `delete_before_replace` (fixed names),
   else create the new object first and then delete the old one, as Pulumi does;
-- new: fail if a Docker object of that name exists that this stack did not create, else create it;
+- new: fail if a Docker object of that name exists that this stack did not create, else create it — except
+  a resource declared with `retain_on_delete` (the metrics database's volume): an object of its name that
+  matches the declaration (same driver, the declared labels) is adopted, as the Docker provider adopts it
+  (Docker's volume create returns the existing volume);
 - after the program, resources recorded but no longer declared are deleted, dependents before what they
-  depend on; `down` deletes everything in that order.
+  depend on; `down` deletes everything in that order. A `retain_on_delete` resource is never deleted: it
+  leaves the state and stays in Docker, as under Pulumi.
 
 The state file is rewritten after every step (secrets encrypted), so `down` from another process removes
 exactly what exists. Reading the state (`recorded_outputs`, `bench status`) changes nothing.
@@ -76,7 +80,9 @@ class Engine:
         self.state = State(stack)
         self.realizers = realizers if realizers is not None else docker_resources.realizers(client, log)
         self.seen: set[str] = set()
-        self.changes: dict[str, list[str]] = {"created": [], "replaced": [], "started": [], "unchanged": []}
+        self.changes: dict[str, list[str]] = {"created": [], "replaced": [], "started": [], "unchanged": [],
+                                              "adopted": []}
+        self.kept: list[str] = []  # retain_on_delete resources that left the state but stay in Docker
         self.lock = threading.Lock()
 
     def _count(self, kind: str, urn: str) -> None:
@@ -85,7 +91,8 @@ class Engine:
 
     # --- called from the monitor (SDK worker threads) ---------------------------------------------
     def register(self, urn: str, type_: str, name: str, inputs: dict, custom: bool,
-                 dependencies: list[str] | None = None, delete_before_replace: bool = False) -> tuple[str, dict]:
+                 dependencies: list[str] | None = None, delete_before_replace: bool = False,
+                 retain_on_delete: bool = False) -> tuple[str, dict]:
         with self.lock:
             self.seen.add(urn)
         if not custom:
@@ -101,14 +108,18 @@ class Engine:
         digest = _digest(plain)
         delete_inputs = {k: plain[k] for k in ("name", "mustRun", "removeVolumes", "destroyGraceSeconds",
                                                "keepLocally") if k in plain}
-        entry = {"type": type_, "name": name, "inputsHash": digest, "deleteInputs": delete_inputs,
-                 "dependencies": sorted(dependencies or [])}
+        entry: dict[str, object] = {"type": type_, "name": name, "inputsHash": digest, "deleteInputs": delete_inputs,
+                                    "dependencies": sorted(dependencies or [])}
+        if retain_on_delete:
+            entry["retainOnDelete"] = True
         recorded = self.state.resources.get(urn)
         status = None
         if recorded and recorded["inputsHash"] == digest and not recorded.get("tainted"):
             status = realizer.status(recorded["id"], plain)
             if status == "ok":
-                self.state.record(urn, {**recorded, "dependencies": entry["dependencies"]})
+                kept = {key: value for key, value in recorded.items() if key != "retainOnDelete"}
+                self.state.record(urn, {**kept, "dependencies": entry["dependencies"],
+                                        **({"retainOnDelete": True} if retain_on_delete else {})})
                 self._count("unchanged", urn)
                 return recorded["id"], {**inputs, **recorded.get("computed", {})}
             if status == "stopped":
@@ -120,23 +131,38 @@ class Engine:
             why = ("inputs changed" if recorded["inputsHash"] != digest
                    else "its creation failed" if recorded.get("tainted") else "it is gone")
             self.log(f"replacing {name} ({why})")
-            if delete_before_replace or status == "gone":
+            if status == "gone" and recorded.get("retainOnDelete"):
+                self.state.forget(urn)  # nothing to keep: it is gone
+                resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
+            elif delete_before_replace or status == "gone":
                 self._delete(urn, recorded)
                 resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
             else:
                 old = dict(recorded)
                 resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
-                docker_resources.docker_call(f"removing the replaced {name}", realizer.delete, old["id"],
-                                             old.get("deleteInputs", {}))
+                if old.get("retainOnDelete"):
+                    self._keep(old)
+                elif old["id"] != resource_id:
+                    docker_resources.docker_call(f"removing the replaced {name}", realizer.delete, old["id"],
+                                                 old.get("deleteInputs", {}))
             self._count("replaced", urn)
         else:
             resource_id, computed = self._create(urn, type_, name, plain, entry, realizer)
-            self._count("created", urn)
+            if urn not in self.changes["adopted"]:
+                self._count("created", urn)
         return resource_id, {**inputs, **computed}
 
     def _create(self, urn, type_, name, plain, entry, realizer) -> tuple[str, dict]:
         foreign = realizer.find_foreign(plain)
         ours = {r["id"] for r in self.state.resources.values()}
+        if foreign and foreign not in ours and entry.get("retainOnDelete"):
+            # What an earlier `down` left (retain_on_delete): taken back, as the Docker provider's create does.
+            resource_id, computed = docker_resources.docker_call(
+                f"adopting {type_.split(':')[-1]} {name}", realizer.adopt, foreign, plain)
+            self.state.record(urn, {**entry, "id": resource_id, "computed": computed})
+            self.log(f"adopted {type_.split(':')[-1].lower()} {plain.get('name')} (kept by an earlier down)")
+            self._count("adopted", urn)
+            return resource_id, computed
         if foreign and foreign not in ours:
             raise EngineError(
                 f"{type_.split(':')[-1]} {plain.get('name')!r} already exists ({foreign[:12]}) and was not created "
@@ -148,13 +174,26 @@ class Engine:
         self.state.record(urn, {**entry, "id": resource_id, "computed": computed})
         return resource_id, computed
 
-    def _delete(self, urn: str, entry: dict) -> None:
+    def _keep(self, entry: dict) -> None:
+        name = entry.get("deleteInputs", {}).get("name") or entry["name"]
+        self.log(f"retained {entry['type'].split(':')[-1].lower()} {name} (retain_on_delete: left in Docker, "
+                 f"dropped from the state)")
+        with self.lock:
+            self.kept.append(name)
+
+    def _delete(self, urn: str, entry: dict) -> bool:
+        """Delete the object and forget it; a retain_on_delete object is only forgotten. True if deleted."""
+        if entry.get("retainOnDelete"):
+            self._keep(entry)
+            self.state.forget(urn)
+            return False
         realizer = self.realizers.get(entry["type"])
         if realizer is None:
             raise EngineError(f"state has {entry['type']} {entry['name']}, which this engine cannot remove")
         docker_resources.docker_call(f"removing {entry['name']}", realizer.delete, entry["id"],
                                      entry.get("deleteInputs", {}))
         self.state.forget(urn)
+        return True
 
     # --- whole-stack operations ----------------------------------------------------------------------
     def deletion_order(self, urns) -> list[str]:
@@ -171,9 +210,9 @@ class Engine:
         removed = []
         for urn in self.deletion_order(urns):
             entry = self.state.resources[urn]
-            self._delete(urn, entry)
-            self.log(f"removed {entry['name']} ({entry['type'].split(':')[-1]})")
-            removed.append(entry["name"])
+            if self._delete(urn, entry):
+                self.log(f"removed {entry['name']} ({entry['type'].split(':')[-1]})")
+                removed.append(entry["name"])
         return removed
 
 
@@ -269,12 +308,15 @@ def up(stack: str = "local", log: Callable[[str], None] = print, env: dict[str, 
     removed = engine.remove(stale) if stale else []
     engine.state.set_outputs(outputs, secret)
     counts = {kind: len(urns) for kind, urns in engine.changes.items()}
+    adopted = f", {counts['adopted']} adopted" if counts["adopted"] else ""
     log(f"stack {stack}: {counts['created']} created, {counts['replaced']} replaced, {counts['started']} started, "
-        f"{counts['unchanged']} unchanged, {len(removed)} removed in {time.monotonic() - start:.1f} s")
+        f"{counts['unchanged']} unchanged, {len(removed)} removed{adopted} in {time.monotonic() - start:.1f} s")
     return outputs
 
 
 def down(stack: str = "local", log: Callable[[str], None] = print) -> list[str]:
+    """Remove every recorded resource but those declared retain_on_delete (they stay in Docker); return
+    the names really removed."""
     engine = Engine(stack, docker.from_env(), log)
     removed = engine.remove(list(engine.state.resources))
     engine.state.remove_file()

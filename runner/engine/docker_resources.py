@@ -70,6 +70,12 @@ class Realizer:
         """The id of an existing object that would clash with this resource's fixed name, if any."""
         return None
 
+    def adopt(self, resource_id: str, inputs: dict) -> tuple[str, dict]:
+        """Take an existing object (`find_foreign`'s) as this resource, for one declared retain_on_delete that
+        an earlier `down` left behind; refuse when it is not what the program declares."""
+        raise EngineError(f"{self.token}: the in-process engine cannot adopt an existing object; remove "
+                          f"{inputs.get('name')!r} or drop retain_on_delete")
+
 
 class RemoteImageRealizer(Realizer):
     """`docker.RemoteImage(name=..., keep_locally=True)` over an image `bench build` made: found locally,
@@ -166,10 +172,30 @@ class VolumeRealizer(Realizer):
         except docker.errors.NotFound:
             return None
 
+    def adopt(self, resource_id, inputs):
+        """The provider's create adopts any volume of that name (Docker returns the existing one); the engine
+        only one that matches the declaration, so a foreign volume is never taken for the lab's."""
+        volume = self.client.volumes.get(resource_id)
+        attrs = volume.attrs
+        declared = {item["label"]: item["value"] for item in inputs.get("labels", [])}
+        found = attrs.get("Labels") or {}
+        problems = []
+        if attrs.get("Driver") != inputs.get("driver", "local"):
+            problems.append(f"driver {attrs.get('Driver')!r}, declared {inputs.get('driver', 'local')!r}")
+        if {key: found.get(key) for key in declared} != declared:
+            problems.append(f"labels {found}, declared {declared}")
+        if inputs.get("driverOpts") and (attrs.get("Options") or {}) != inputs["driverOpts"]:
+            problems.append(f"driver options {attrs.get('Options')}, declared {inputs['driverOpts']}")
+        if problems:
+            raise EngineError(f"volume {volume.name!r} exists but is not the one the program declares ("
+                              f"{'; '.join(problems)}); it was not made by this stack. Remove or rename it "
+                              f"(docker volume rm {volume.name}) and run `bench up` again")
+        return volume.id, {"name": volume.name, "mountpoint": attrs.get("Mountpoint")}
+
 
 class ContainerRealizer(Realizer):
     token = "docker:index/container:Container"
-    SUPPORTED = {"name", "image", "envs", "command", "entrypoints", "cpus", "memory", "memorySwap", "labels",
+    SUPPORTED = {"name", "image", "envs", "command", "entrypoints", "cpus", "cpuSet", "memory", "memorySwap", "labels",
                  "healthcheck", "wait", "waitTimeout", "mustRun", "restart", "networkMode", "networksAdvanced",
                  "ports", "workingDir", "user", "removeVolumes", "destroyGraceSeconds", "volumes"}
     HEALTH_SUPPORTED = {"tests", "interval", "timeout", "retries", "startPeriod"}
@@ -203,6 +229,7 @@ class ContainerRealizer(Realizer):
         networks = inputs.get("networksAdvanced", [])
         return api.create_host_config(
             nano_cpus=int(round(float(inputs["cpus"]) * 1e9)) if "cpus" in inputs else None,
+            cpuset_cpus=inputs.get("cpuSet"),
             mem_limit=int(inputs["memory"]) * mib if "memory" in inputs else None,
             memswap_limit=int(inputs["memorySwap"]) * mib if "memorySwap" in inputs else None,
             network_mode=(networks[0]["name"] if networks and inputs.get("networkMode", "bridge") == "bridge"

@@ -1,5 +1,6 @@
 """A Pulumi mock monitor whose registrations are real: each custom resource goes to the Engine, with the
-options the engine honours (dependencies, delete_before_replace) and a refusal for every other option."""
+options the engine honours (dependencies, delete_before_replace, retain_on_delete) and a refusal for every
+other option."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from runner.engine.core import Engine
 
 # Resource options the in-process engine cannot honour; a program that sets one gets an EngineError.
-UNSUPPORTED_OPTIONS = ("protect", "ignoreChanges", "replaceOnChanges", "retainOnDelete", "importId",
+UNSUPPORTED_OPTIONS = ("protect", "ignoreChanges", "replaceOnChanges", "importId",
                        "additionalSecretOutputs", "deletedWith", "remote", "aliasURNs", "aliases")
 
 
@@ -65,7 +66,8 @@ class RealizingMonitor(mocks.MockMonitor):
                 dependencies.update(deps.urns)
             resource_id, state = self.engine.register(
                 urn, request.type, request.name, inputs, bool(request.custom),
-                dependencies=sorted(dependencies), delete_before_replace=bool(request.deleteBeforeReplace))
+                dependencies=sorted(dependencies), delete_before_replace=bool(request.deleteBeforeReplace),
+                retain_on_delete=bool(request.retainOnDelete))
         except BaseException as error:
             self.errors.append(error)
             raise

@@ -3,6 +3,7 @@
 - `settings`: the AWS keys of the stack's configuration, and resource class -> Fargate / Lambda sizes.
 - `network`: VPC over two zones, private subnets, NAT gateway or VPC endpoints (`perflab:egress`).
 - `database`: RDS PostgreSQL 15 with pg_stat_statements, password managed by RDS in Secrets Manager.
+- `auth`: under an auth profile, the JWT key in Secrets Manager (ECS `secrets`, the Lambdas' JWT_SECRET_ARN).
 - `container_service`: per container API: ECR repository + image, Fargate task and service behind the NLB.
 - `function`: per Lambda: the `bootstrap` on provided.al2023 behind its own HTTP API (payload 2.0).
 - `generator`: the load generator's Fargate task definition (runner/aws_run.py starts it N times).

@@ -4,8 +4,10 @@
   (`pulumi_docker.Image`, pushed with the registry's ECR credentials) and tagged with the same content tag.
 - Task: the resource class's Fargate size (stacks/aws/settings.py), the environment contract
   (DB_POOL_MAX, LOG_LEVEL, MAX_BODY_BYTES, PORT, BIND_ADDRESS=0.0.0.0 in awsvpc mode, DATABASE_URL without
-  a password) and PGPASSWORD from the RDS-managed secret through ECS `secrets`; the image's own health
-  probe as the container health check (HTTP, or a real grpc.health.v1 call) and logs to its log group.
+  a password) and PGPASSWORD from the RDS-managed secret through ECS `secrets`; under an auth profile
+  AUTH_ENABLED, JWT_ISSUER, JWT_AUDIENCE and JWT_SECRET_KEY from the key's secret the same way
+  (stacks/aws/auth.py); the image's own health probe as the container health check (HTTP, or a real
+  grpc.health.v1 call) and logs to its log group.
 - Service: desired count 0 (the runner scales the API it measures to 1, one API at a time, as locally;
   Pulumi ignores later changes of the count). Behind a TCP listener on the catalogue port of the internal
   NLB: REST and gRPC pass through unchanged (HTTP/2 end to end). The target group checks REST over HTTP on
@@ -20,7 +22,7 @@ import pulumi_aws as aws
 
 from perflab import artifacts
 from perflab.catalogue import Service
-from stacks.aws import iam, registry
+from stacks.aws import auth, iam, registry
 
 HEALTH_PATH = "/api/v1/events/health"
 # Indirection point for the mock tests, which have no built artifacts to hash.
@@ -36,15 +38,19 @@ def container_health_check(service: Service) -> list[str]:
 
 
 def container_definitions(service: Service, image: str, environment: dict[str, str], secret_arn: str,
-                          log_group: str, region: str) -> str:
+                          log_group: str, region: str, jwt_secret_arn: str | None = None) -> str:
+    # The password only: ECS reads the JSON key of the RDS-managed secret at task start; the JWT key's
+    # secret is the key itself (its whole text).
+    secrets = [{"name": "PGPASSWORD", "valueFrom": f"{secret_arn}:password::"}]
+    if jwt_secret_arn is not None:
+        secrets.append({"name": auth.KEY_VARIABLE, "valueFrom": jwt_secret_arn})
     return json.dumps([{
         "name": service.name,
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": service.port, "hostPort": service.port, "protocol": "tcp"}],
         "environment": [{"name": key, "value": value} for key, value in sorted(environment.items())],
-        # The password only: ECS reads the JSON key of the RDS-managed secret at task start.
-        "secrets": [{"name": "PGPASSWORD", "valueFrom": f"{secret_arn}:password::"}],
+        "secrets": secrets,
         "healthCheck": {"command": container_health_check(service), "interval": 10, "timeout": 5,
                         "retries": 3, "startPeriod": 60},
         "logConfiguration": {"logDriver": "awslogs", "options": {
@@ -56,7 +62,7 @@ def container_definitions(service: Service, image: str, environment: dict[str, s
 class ContainerService(pulumi.ComponentResource):
     def __init__(self, name: str, service: Service, *, settings, cluster: aws.ecs.Cluster, network,
                  load_balancer: aws.lb.LoadBalancer, security_group: aws.ec2.SecurityGroup, database,
-                 opts: pulumi.ResourceOptions | None = None):
+                 jwt_key: auth.JwtKeySecret | None = None, opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:aws:ContainerService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         size = settings.fargate(service.resource_class)
@@ -71,12 +77,15 @@ class ContainerService(pulumi.ComponentResource):
             *registry.pull_statements(self.repository),
             iam.log_statement(self.log_group.arn),
             iam.secret_statement(database.secret_arn),
+            *([iam.secret_statement(jwt_key.arn)] if jwt_key is not None else []),
         ], opts=child)
-        environment = {**settings.config.api_environment(), "PORT": str(service.port), "BIND_ADDRESS": "0.0.0.0"}
+        environment = {**settings.config.api_environment(), **(auth.api_environment() if jwt_key is not None else {}),
+                       "PORT": str(service.port), "BIND_ADDRESS": "0.0.0.0"}
+        jwt_secret_arn = jwt_key.arn if jwt_key is not None else None
         definitions = pulumi.Output.all(self.image.repo_digest, database.url_without_password,
-                                        database.secret_arn, self.log_group.name).apply(
+                                        database.secret_arn, self.log_group.name, jwt_secret_arn).apply(
             lambda values: container_definitions(service, values[0], {**environment, "DATABASE_URL": values[1]},
-                                                 values[2], values[3], settings.region))
+                                                 values[2], values[3], settings.region, values[4]))
         self.task_definition = aws.ecs.TaskDefinition(
             name, family=f"perflab-{settings.stack}-{service.name}", cpu=str(size.cpu), memory=str(size.memory),
             network_mode="awsvpc", requires_compatibilities=["FARGATE"],

@@ -4,8 +4,11 @@
   memory from the resource class (Lambda's CPU follows memory), in the private subnets with the Lambdas'
   security group (which reaches the database), the environment contract (DB_POOL_MAX =
   perflab:lambdaDbPoolMax per execution environment) with DATABASE_URL without a password and
-  DATABASE_SECRET_ARN: the function reads the password from the RDS-managed secret at start.
-- Role: one per function; its own log group, its own network interfaces, that one secret.
+  DATABASE_SECRET_ARN: the function reads the password from the RDS-managed secret at start. Under an auth
+  profile AUTH_ENABLED, JWT_ISSUER, JWT_AUDIENCE and JWT_SECRET_ARN: it reads the key from that secret at cold
+  start too (stacks/aws/auth.py).
+- Role: one per function; its own log group, its own network interfaces, the database secret (and the
+  key's secret under an auth profile), nothing else.
 - HTTP API: payload format 2.0, routes `ANY /` and `ANY /{proxy+}`, the `$default` stage auto-deployed,
   throttled at perflab:httpApiThrottle; the only permission to invoke is this API's.
 """
@@ -18,7 +21,7 @@ import pulumi_aws as aws
 
 from perflab.catalogue import ROOT, Service
 from perflab.errors import ConfigError
-from stacks.aws import iam
+from stacks.aws import auth, iam
 from stacks.aws.settings import LAMBDA_MIB_PER_VCPU
 
 
@@ -40,7 +43,8 @@ def require_file(path: pathlib.Path) -> pathlib.Path:
 
 class LambdaFunction(pulumi.ComponentResource):
     def __init__(self, name: str, service: Service, *, settings, network, security_group: aws.ec2.SecurityGroup,
-                 database, account_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 database, account_id: pulumi.Input[str], jwt_key: auth.JwtKeySecret | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("perflab:aws:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         function_name = f"perflab-{settings.stack}-{service.name}"
@@ -52,9 +56,12 @@ class LambdaFunction(pulumi.ComponentResource):
             *iam.vpc_access_statements(settings.region, account_id, network.private_subnet_ids,
                                        security_group.id),
             iam.secret_statement(database.secret_arn),
+            *([iam.secret_statement(jwt_key.arn)] if jwt_key is not None else []),
         ], opts=child)
-        environment = {**settings.config.api_environment(),
+        environment = {**settings.config.api_environment(), **(auth.api_environment() if jwt_key is not None else {}),
                        "DB_POOL_MAX": str(settings.config.lambda_db_pool_max)}
+        secret_arns = {"DATABASE_SECRET_ARN": database.secret_arn,
+                       **({auth.ARN_VARIABLE: jwt_key.arn} if jwt_key is not None else {})}
         self.function = aws.lambda_.Function(
             name,
             name=function_name,
@@ -69,8 +76,8 @@ class LambdaFunction(pulumi.ComponentResource):
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=network.private_subnet_ids,
                                                           security_group_ids=[security_group.id]),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=pulumi.Output.all(
-                database.url_without_password, database.secret_arn).apply(
-                lambda values: {**environment, "DATABASE_URL": values[0], "DATABASE_SECRET_ARN": values[1]})),
+                DATABASE_URL=database.url_without_password, **secret_arns).apply(
+                lambda values: {**environment, **values})),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=self.log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role.policy, self.log_group]))
         throttle = settings.http_api_throttle

@@ -7,6 +7,11 @@ engine version, user, database name), `rdsParameters` (extra parameter-group set
 `prices` (cost estimate, cost per million events) and `desiredCountUnderTest` (tasks of the API measured).
 See docs/aws.md.
 
+The auth/secrets profile (perflab.profiles) is read as by the local program: `PERFLAB_PROFILE` (one
+`bench up aws --profile P`), else `perflab:profile`, else no-auth; under an auth profile the JWT key is the
+secret `perflab:jwtSecretKey`, else the host's (`PERFLAB_JWT_SECRET_KEY`, else `.perflab/jwt-secret-key`,
+the local stack's lookup), at least 32 bytes. The program puts it into AWS Secrets Manager (stacks/aws/auth.py).
+
 Resource classes map to AWS sizes without rounding (a class is what every API of it gets, exactly):
 - Fargate: `cpus` x 1024 = CPU units, `memory` in MiB; the pair must be one Fargate accepts
   (`FARGATE_SIZES`), else the configuration is refused with the valid memory sizes for that CPU.
@@ -21,13 +26,15 @@ import os
 
 import pulumi
 
-from perflab import catalogue
+from perflab import catalogue, profiles
 from perflab.errors import ConfigError
 from perflab.settings import PROJECT, Limits, StackConfig
+from stacks.settings import _jwt_key_from_host  # the local program's lookup: both stacks find the same key
 
 KEYS = ("target", "limits", "dbPoolMax", "maxBodyBytes", "logLevel", "apis", "lambdaDbPoolMax", "egress",
         "vpcCidr", "database", "rdsParameters", "logRetentionDays", "lambdaTimeoutSeconds",
-        "lambdaReservedConcurrency", "httpApiThrottle", "cpuArchitecture", "prices", "desiredCountUnderTest")
+        "lambdaReservedConcurrency", "httpApiThrottle", "cpuArchitecture", "prices", "desiredCountUnderTest",
+        "profile")
 API_OVERRIDE_VARIABLE = "PERFLAB_APIS"  # the runner's one-run narrowing of perflab:apis, as locally
 
 EGRESS_CHOICES = ("nat", "endpoints")
@@ -88,6 +95,13 @@ class AwsSettings:
     stack: str
     region: str
     config: StackConfig
+    jwt_key: pulumi.Output | None = None  # a secret; only under a profile with auth
+
+    @property
+    def profile(self) -> profiles.Profile:
+        """The APIs' auth/secrets profile. On AWS auth and auth+secrets deploy the same thing: the key (like
+        the database password) lives in Secrets Manager either way, there is no SECRETS_URL store."""
+        return profiles.profile(self.config.profile)
 
     @property
     def egress(self) -> str:
@@ -187,10 +201,24 @@ class AwsSettings:
         return services
 
 
+def jwt_key(config: pulumi.Config) -> pulumi.Output:
+    """The auth profiles' key, always a secret: perflab:jwtSecretKey, else the host's; shorter than HS256's
+    32 bytes is refused (a configured one when its value resolves, inside the secret)."""
+    configured = config.get_secret("jwtSecretKey")
+    if configured is not None:
+        return configured.apply(profiles.check_key)
+    return pulumi.Output.secret(profiles.check_key(_jwt_key_from_host()))
+
+
 def load() -> AwsSettings:
     config = pulumi.Config(PROJECT)
     values = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
+    chosen = os.environ.get(profiles.PROFILE_VARIABLE)
+    if chosen:  # one `bench up aws --profile P`, as locally: Pulumi.aws.yaml stays as it is
+        values[f"{PROJECT}:profile"] = chosen.strip()
     region = pulumi.Config("aws").get("region")
     if not region:
         raise ConfigError("aws:region is not set (Pulumi.aws.yaml, or `pulumi config set aws:region ...`)")
-    return AwsSettings(pulumi.get_stack(), region, StackConfig(pulumi.get_stack(), values))
+    stack_config = StackConfig(pulumi.get_stack(), values)
+    key = jwt_key(config) if profiles.profile(stack_config.profile).auth else None
+    return AwsSettings(pulumi.get_stack(), region, stack_config, key)

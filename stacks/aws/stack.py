@@ -5,14 +5,18 @@ Security groups, one per kind of workload; every rule names its peer group, and 
 NAT gateway names 0.0.0.0/0:
   loadgen --(API ports)--> nlb --(API ports)--> apis --5432--> database <--5432-- lambdas, admin
 The outputs are everything the runner needs; the database password is in none of them (only the ARN of
-the RDS-managed secret that holds it).
+the RDS-managed secret that holds it). Under an auth profile the JWT key's secret (stacks/aws/auth.py) is
+shared by every API, and `auth` publishes the key as a Pulumi secret so the runner can make tokens.
 """
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
+from perflab import profiles
+from perflab.errors import ConfigError
 from stacks.aws.admin import AdminFunction
+from stacks.aws.auth import JwtKeySecret
 from stacks.aws.container_service import ContainerService
 from stacks.aws.database import Database
 from stacks.aws.function import LambdaFunction
@@ -70,18 +74,29 @@ class AwsStack(pulumi.ComponentResource):
             security_groups=[sg["nlb"].id], enable_cross_zone_load_balancing=True, tags={"Name": f"{tag}-nlb"},
             opts=child)
 
+        # The profile's key, in Secrets Manager, for every API (none under no-auth: nothing changes).
+        profile = settings.profile
+        self.jwt_key: JwtKeySecret | None = None
+        if profile.auth:
+            if settings.jwt_key is None:
+                raise ConfigError(f"profile {profile.name} needs a JWT key (perflab:jwtSecretKey or "
+                                  f"PERFLAB_JWT_SECRET_KEY)")
+            self.jwt_key = JwtKeySecret(profiles.JWT_KEY_SECRET, stack=settings.stack, key=settings.jwt_key,
+                                        opts=child)
+
         self.apis: dict[str, dict] = {}
         self.services: dict[str, ContainerService] = {}
         self.functions: dict[str, LambdaFunction] = {}
         for service in containers:
             self.services[service.name] = ContainerService(
                 service.name, service, settings=settings, cluster=self.cluster, network=self.network,
-                load_balancer=self.load_balancer, security_group=sg["apis"], database=self.database, opts=child)
+                load_balancer=self.load_balancer, security_group=sg["apis"], database=self.database,
+                jwt_key=self.jwt_key, opts=child)
             self.apis[service.name] = self.services[service.name].output
         for service in lambdas:
             self.functions[service.name] = LambdaFunction(
                 service.name, service, settings=settings, network=self.network, security_group=sg["lambdas"],
-                database=self.database, account_id=account_id, opts=child)
+                database=self.database, account_id=account_id, jwt_key=self.jwt_key, opts=child)
             self.apis[service.name] = self.functions[service.name].output
         self.apis = {s.name: self.apis[s.name] for s in apis}  # catalogue order
 
@@ -101,6 +116,9 @@ class AwsStack(pulumi.ComponentResource):
             "loadBalancer": self.load_balancer.dns_name,
             "database": self.database.output,
             "apis": self.apis,
+            "profile": profile.name,
+            # The issuer, audience and key (a Pulumi secret) of tokens the APIs accept, as the local stack's.
+            "auth": self.jwt_key.output if self.jwt_key is not None else None,
             # What the runner needs to start generator tasks next to the APIs.
             "loadgen": {"cluster": self.cluster.name, "subnetIds": self.network.private_subnet_ids,
                         "securityGroupId": sg["loadgen"].id,

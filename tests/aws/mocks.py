@@ -6,10 +6,15 @@ answer here fail the run: an unexpected data-source call is a finding, not somet
 """
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import pathlib
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pulumi
 import yaml
@@ -18,6 +23,9 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0b5e-mock-AbCdEf"
 ECR_PASSWORD = "mock-ecr-token-7d1c0ffee"  # a secret value the program receives: must never be exported
+# How a secret input reaches the mocks: {SECRET_SIG: SECRET_MARK, "value": ...} (pulumi.runtime.rpc).
+SECRET_SIG, SECRET_MARK = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+STAND_IN_TAG = "0123456789abcdef"  # every image's content tag in a ProgramRun: nothing is built
 
 
 class AwsMocks(pulumi.runtime.Mocks):
@@ -53,6 +61,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             "aws:ec2/eip:Eip": lambda: {"allocationId": f"eipalloc-{name}"},
             "aws:s3/bucket:Bucket": lambda: {"bucket": f"{args.inputs.get('bucketPrefix', name)}0123abcd"},
             "aws:ecs/cluster:Cluster": lambda: {"name": args.inputs.get("name", name)},
+            # Secrets Manager appends six random characters to the name it makes from the prefix.
+            "aws:secretsmanager/secret:Secret": lambda: {
+                "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{args.inputs.get('namePrefix', name)}Xy12Zq"},
         }
         if args.typ in computed:
             outputs.update(computed[args.typ]())
@@ -93,14 +104,37 @@ def _settle() -> None:
     settle()
 
 
+@contextlib.contextmanager
+def _without_artifacts() -> Iterator[None]:
+    """The program's look-ups of built artifacts, answered without a build: every image's content tag is
+    STAND_IN_TAG and every required file or folder is taken as it is. Put back afterwards, so that a test of
+    the real look-ups sees them."""
+    from stacks.aws import admin, container_service, function, generator
+
+    stand_ins: list[tuple[Any, str, Any]] = [
+        (container_service, "content_tag", lambda service, base_image_id=None: STAND_IN_TAG),
+        (generator, "content_tag", lambda service, base_image_id=None: STAND_IN_TAG),
+        (function, "require_file", lambda path: path), (admin, "require_file", lambda path: path),
+        (admin, "require_dir", lambda path: path)]
+    with contextlib.ExitStack() as patches:
+        for module, name, value in stand_ins:
+            patches.enter_context(mock.patch.object(module, name, value))
+        yield
+
+
 class ProgramRun:
-    """The program (__main__.py) run once under fresh mocks with the AWS stack's configuration.
+    """The program (__main__.py) run once under fresh mocks with the AWS stack's configuration, without built
+    artifacts (_without_artifacts).
 
     Each run gets its own root stack resource (its exports) and leaves the previous root and whatever
     another test module registered untouched: pending work is settled under its own mocks first.
     """
 
-    def __init__(self, overrides: dict | None = None, stack: str = "aws") -> None:
+    def __init__(self, overrides: dict | None = None, stack: str = "aws", secret_keys: tuple[str, ...] = (),
+                 environment: dict[str, str] | None = None) -> None:
+        """`overrides`: config values (those named in `secret_keys` are secret config); `environment`: host
+        variables the program reads (PERFLAB_PROFILE...), set for this run only."""
+        import os
         import runpy
 
         from pulumi.runtime import settings
@@ -115,13 +149,21 @@ class ProgramRun:
         settings.ROOT.set(None)
         self.mocks = AwsMocks()
         pulumi.runtime.set_mocks(self.mocks, project="perflab", stack=stack, preview=False)
-        pulumi.runtime.set_all_config(stack_config(stack, overrides), [])
+        pulumi.runtime.set_all_config(stack_config(stack, overrides), list(secret_keys))
+        saved = {key: os.environ.get(key) for key in (environment or {})}
+        os.environ.update(environment or {})
         try:
-            self.namespace = runpy.run_path(str(ROOT / "__main__.py"))
-            _settle()
+            with _without_artifacts():
+                self.namespace = runpy.run_path(str(ROOT / "__main__.py"))
+                _settle()
             self.root = settings.get_root_resource()
         finally:
             settings.ROOT.set(previous_root)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         self.stack = self.namespace["stack"]
         self.exports = dict(getattr(self.root, "outputs", {}))
 
@@ -136,3 +178,35 @@ class ProgramRun:
     def then(self, check):
         """Assert inside an apply on the stack's outputs (so @pulumi.runtime.test sees the failure)."""
         return pulumi.Output.from_input(self.stack.outputs).apply(lambda outputs: check(outputs))
+
+
+def container_definition(run: ProgramRun, name: str) -> dict:
+    """The one container definition of task definition `name`."""
+    [definition] = json.loads(run.named("aws:ecs/taskDefinition:TaskDefinition", name).inputs["containerDefinitions"])
+    return definition
+
+
+def policy_rules() -> types.ModuleType:
+    """policy/rules.py, the policy pack's rules, loaded as a module (the pack's folder is no package)."""
+    from perflab.catalogue import ROOT
+
+    spec = importlib.util.spec_from_file_location("perflab_policy_rules", ROOT / "policy" / "rules.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def policy_violations(*runs: ProgramRun) -> list[tuple[str, str, str]]:
+    """(rule, resource, message) of every policy-pack violation among the resources of `runs`."""
+    rules = policy_rules()
+    violations = []
+    for run in runs:
+        for resource in run.mocks.resources:
+            args = types.SimpleNamespace(resource_type=resource.typ, props=resource.inputs, name=resource.name,
+                                         urn=resource.name)
+            for rule in rules.RULES:
+                rule.validate(args, lambda message, urn=None, r=resource, n=rule.name:
+                              violations.append((n, r.name, message)))
+    return violations

@@ -19,18 +19,19 @@ import pathlib
 import urllib.request
 
 import boto3
+import jwt
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
-from perflab import catalogue
+from perflab import catalogue, profiles
 from perflab import results as results_model
 from perflab.durations import parse_time
 from perflab.settings import load as load_config
 from runner import aws, aws_run
 from runner.cli import main as bench
-from runner.run import RunOptions
+from runner.run import RunError, RunOptions
 
 CLUSTER = "perflab-aws"
 BUCKET = "perflab-aws-results-0123abcd"
@@ -189,6 +190,7 @@ class FakeGenerators:
     def __init__(self, session, outputs, upload=True, interrupt=False):
         self.session, self.outputs, self.upload, self.interrupt = session, outputs, upload, interrupt
         self.commands: list[list[str]] = []
+        self.environments: list[dict[str, str]] = []
         self.desired_counts: list[int] = []
         self.sleeps = 0
 
@@ -210,6 +212,7 @@ class FakeGenerators:
             [override] = task["overrides"]["containerOverrides"]
             command, env = override["command"], {e["name"]: e["value"] for e in override["environment"]}
             self.commands.append(command)
+            self.environments.append(env)
             k, n = map(int, command[command.index("--segment") + 1].split("/"))
             if self.upload:
                 for url, body in ((env["PERFLAB_SUMMARY_URL"], json.dumps(fake_summary(k, n)).encode()),
@@ -281,6 +284,83 @@ def test_a_container_api_is_scaled_measured_by_n_generators_merged_verified_and_
     lines = gzip.decompress((tmp_path / document["runId"] / result["rawSamples"]).read_bytes()).decode().splitlines()
     assert lines == ["t,latency", "1,1.0", "2,1.0", "3,1.0"]
     assert results_model.load(tmp_path / document["runId"]).config.generators == 3
+
+
+def test_under_an_auth_profile_every_generator_task_gets_auth_and_a_token_of_the_stacks_key(stack, tmp_path):
+    session, outputs = stack
+    key = "perflab-aws-key-" + "k" * 40
+    outputs = {**outputs, "apis": {"go-rest": outputs["apis"]["go-rest"]}, "profile": "auth",
+               "auth": {"issuer": profiles.ISSUER, "audience": profiles.AUDIENCE, "key": key}}
+    admin = AdminSession(session)
+    admin.expect_function(ADMIN)
+    admin.expect({"action": "reset"}, {"reset": True})
+    admin.expect({"action": "verify", "acknowledged": 2 * ACKNOWLEDGED_PER_GENERATOR, "ambiguous": 0},
+                 {"passed": True, "acknowledged": 600, "persisted": 600, "ambiguous": 0, "details": "ok"})
+    admin.expect({"action": "snapshot"}, {})
+    fake, merges = FakeGenerators(session, outputs), []
+    runner = _runner(admin, outputs, tmp_path, "go-rest", 2, fake, merges)
+    started = datetime.datetime.now(datetime.UTC).timestamp()
+    document = runner.run()
+    [result] = document["results"]
+    assert result["status"] == "passed", result["problem"]
+    assert result["profile"] == "auth" and document["config"]["profiles"] == ["auth"]
+    assert len(fake.commands) == 2
+    budget = (runner.timing.start_lead_seconds + runner._planned_seconds() + runner.timing.stop_margin_seconds)
+    for command, env in zip(fake.commands, fake.environments, strict=True):
+        assert "--auth" in command  # loadgen sends Authorization: Bearer $JWT_TOKEN
+        assert not [a for a in command if a.startswith("eyJ")]  # the token is never on the command line
+        claims = jwt.decode(env["JWT_TOKEN"], key, algorithms=["HS256"], issuer=profiles.ISSUER,
+                            audience=profiles.AUDIENCE)
+        # Valid for this measurement's budget (start lead + phases + stop margin), not for days.
+        assert started - 5 <= claims["nbf"] and claims["exp"] - claims["nbf"] == int(budget)
+        assert {"PERFLAB_SUMMARY_URL", "PERFLAB_SAMPLES_URL"} < set(env)
+    # ECS holds the overrides as sent: the RunTask carried both.
+    ecs = session.client("ecs")
+    tasks = ecs.describe_tasks(cluster=CLUSTER, tasks=ecs.list_tasks(cluster=CLUSTER, desiredStatus="STOPPED")["taskArns"])
+    for task in tasks["tasks"]:
+        [override] = task["overrides"]["containerOverrides"]
+        assert "--auth" in override["command"] and "JWT_TOKEN" in {e["name"] for e in override["environment"]}
+
+
+def test_without_auth_the_generators_get_neither_flag_nor_token(stack, tmp_path):
+    session, outputs = stack
+    outputs = {**outputs, "apis": {"go-rest": outputs["apis"]["go-rest"]}, "profile": "no-auth", "auth": None}
+    admin = AdminSession(session)
+    admin.expect_function(ADMIN)
+    admin.expect({"action": "reset"}, {"reset": True})
+    admin.expect({"action": "verify", "acknowledged": ACKNOWLEDGED_PER_GENERATOR, "ambiguous": 0},
+                 {"passed": True, "acknowledged": 300, "persisted": 300, "ambiguous": 0, "details": "ok"})
+    admin.expect({"action": "snapshot"}, {})
+    fake = FakeGenerators(session, outputs)
+    document = _runner(admin, outputs, tmp_path, "go-rest", 1, fake, []).run()
+    assert document["results"][0]["profile"] == "no-auth"
+    [command], [env] = fake.commands, fake.environments
+    assert "--auth" not in command and "JWT_TOKEN" not in env
+
+
+def test_an_auth_profile_without_a_published_key_is_refused(stack, tmp_path):
+    session, outputs = stack
+    with pytest.raises(RunError, match="runs profile auth but publishes no JWT key"):
+        _runner(session, {**outputs, "profile": "auth", "auth": None}, tmp_path, "go-rest", 1, None, [])
+
+
+def test_bench_run_aws_measures_the_profile_the_stack_runs_and_refuses_another(monkeypatch, aws_environment,
+                                                                               tmp_path):
+    monkeypatch.setattr(aws, "prerequisites", lambda session=None: {})
+    monkeypatch.setattr(aws, "outputs", lambda: {"apis": {}, "profile": "auth", "auth": {"key": "k" * 40}})
+    ran = []
+    monkeypatch.setattr(aws_run.AwsRunner, "run", lambda self: ran.append(self.profile.name) or {
+        "runId": "r", "mode": "smoke", "results": []})
+    arguments = ["run", "smoke", "--stack", "aws", "--results-dir", str(tmp_path)]
+    result = CliRunner().invoke(bench, [*arguments, "--profile", "no-auth"])
+    assert result.exit_code == 1
+    assert "the aws stack runs profile auth, not no-auth" in result.output
+    assert "`bench up aws --profile no-auth`" in result.output and ran == []
+    CliRunner().invoke(bench, [*arguments, "--profile", "auth"])
+    CliRunner().invoke(bench, arguments)  # no --profile: whichever the stack runs
+    assert ran == ["auth", "auth"]
+    result = CliRunner().invoke(bench, [*arguments, "--profile", "no-auth,auth"])
+    assert result.exit_code == 2 and "one profile per up" in result.output
 
 
 def test_a_lambda_api_gets_its_metrics_and_cold_starts_apart_from_warm_invocations(stack, tmp_path):
@@ -478,13 +558,14 @@ def test_bench_run_stack_aws_stops_at_once_without_the_pulumi_cli_or_credentials
 def test_ephemeral_brings_the_stack_down_even_when_the_run_fails(monkeypatch, aws_environment, tmp_path):
     steps = []
     monkeypatch.setattr(aws, "prerequisites", lambda session=None: steps.append("checked") or {})
-    monkeypatch.setattr(aws, "up", lambda log, api_names, aws_session: steps.append("up") or {"apis": {}})
+    monkeypatch.setattr(aws, "up", lambda log, api_names, aws_session, profile: steps.append(("up", profile))
+                        or {"apis": {}, "profile": profile, "auth": {"key": "k" * 40}})
     monkeypatch.setattr(aws, "down", lambda log, aws_session: steps.append("down"))
 
     def broken(self):
         raise aws.AwsError("run_task for generator 1 of 2 failed: RESOURCE:MEMORY")
     monkeypatch.setattr(aws_run.AwsRunner, "run", broken)
     result = CliRunner().invoke(bench, ["run", "full", "--stack", "aws", "--ephemeral", "--generators", "2",
-                                        "--results-dir", str(tmp_path)])
+                                        "--profile", "auth", "--results-dir", str(tmp_path)])
     assert result.exit_code == 1 and "run_task for generator 1 of 2 failed" in result.output
-    assert steps == ["checked", "up", "down"]
+    assert steps == ["checked", ("up", "auth"), "down"]  # brought up under the profile asked for

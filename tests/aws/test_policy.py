@@ -21,6 +21,10 @@ import rules  # noqa: E402
 
 POLICIES = {policy.name: policy for policy in pack.policies()}
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1"
+JWT_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:perflab-aws-jwt-secret-key-Xy12Zq"
+# A bearer token (perflab.profiles.token's shape), under a name that does not say so.
+BEARER = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJwZXJmbGFiLWxvYWRnZW4iLCJleHAiOjE3MDAwMDAwMDB9."
+          "c2lnbmF0dXJlLW9mLXRoZS10b2tlbg")
 
 
 def violations(policy_name: str, resource_type: str, props: dict) -> list[str]:
@@ -104,6 +108,22 @@ CASES = [
      task({"PORT": "9083", "PGPASSWORD": "s3cret"}), "PGPASSWORD (a secret's name)"),
     ("no-plain-secrets", TASK, task({"PORT": "9083"}),
      task({"PORT": "9083"}, [{"name": "PGPASSWORD", "valueFrom": "s3cret"}]), "is not a Secrets Manager"),
+    ("no-plain-secrets", LAMBDA, {"environment": {"variables": {"JWT_SECRET_ARN": JWT_ARN, "AUTH_ENABLED": "true"}}},
+     {"environment": {"variables": {"JWT_SECRET_KEY": "k" * 40}}}, "JWT_SECRET_KEY (a secret's name)"),
+    ("no-plain-secrets", TASK, task({"JWT_ISSUER": "perflab"}), task({"LOADGEN_ARGS": BEARER}),
+     "LOADGEN_ARGS (a bearer token)"),
+    ("no-plain-secrets", LAMBDA, {"environment": {"variables": {"SIGNING": "base64:AAAA"}}},
+     {"environment": {"variables": {"SIGNING": "-----BEGIN RSA PRIVATE KEY-----\nMIIE..."}}}, "SIGNING (a private key)"),
+    ("auth-key-from-secrets-manager", LAMBDA, {"environment": {"variables": {"AUTH_ENABLED": "true",
+                                                                             "JWT_SECRET_ARN": JWT_ARN}}},
+     {"environment": {"variables": {"AUTH_ENABLED": "TRUE"}}}, "no JWT_SECRET_ARN naming a Secrets Manager secret"),
+    ("auth-key-from-secrets-manager", LAMBDA, {"environment": {"variables": {"AUTH_ENABLED": "false"}}},
+     {"environment": {"variables": {"AUTH_ENABLED": "1", "JWT_SECRET_ARN": "arn:aws:ssm:eu-west-1:123456789012:"
+                                                                          "parameter/jwt"}}},
+     "no JWT_SECRET_ARN naming a Secrets Manager secret"),
+    ("auth-key-from-secrets-manager", TASK, task({"AUTH_ENABLED": "true"}, [{"name": "JWT_SECRET_KEY", "valueFrom": JWT_ARN}]),
+     task({"AUTH_ENABLED": "true"}, [{"name": "PGPASSWORD", "valueFrom": SECRET_ARN + ":password::"}]),
+     "container go-rest has AUTH_ENABLED but no JWT_SECRET_KEY injected"),
     ("log-group-retention", "aws:cloudwatch/logGroup:LogGroup", {"name": "/perflab", "retentionInDays": 7},
      {"name": "/perflab"}, "keeps logs forever"),
     ("ecs-service-starts-at-zero", "aws:ecs/service:Service", {"desiredCount": 0}, {"desiredCount": 2},
@@ -132,3 +152,10 @@ def test_every_rule_is_in_the_pack_mandatory_and_tested():
 def test_rules_ignore_resources_they_do_not_govern():
     for policy in POLICIES:
         assert violations(policy, "aws:ec2/vpc:Vpc", {"cidrBlock": "10.42.0.0/16"}) == []
+
+
+def test_the_labs_own_tokens_are_recognised_as_bearer_tokens():
+    from perflab import profiles
+
+    assert rules.BEARER_TOKEN.match(profiles.token("k" * 40, ttl_seconds=60))
+    assert not rules.BEARER_TOKEN.match("eyJ-not-a-token")

@@ -2,14 +2,11 @@
 
 The program (__main__.py with Pulumi.aws.yaml, perflab:target aws) runs once at import with the default
 configuration (egress nat, every API of the catalogue) and once with egress endpoints. Built artifacts
-are not needed: the content tag and the artifact checks are replaced, as the local program's tests do.
+are not needed: each ProgramRun (tests/aws/mocks.py) replaces the content tag and the artifact checks.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 import urllib.parse
 
 import pulumi
@@ -19,22 +16,19 @@ from perflab import catalogue
 from perflab.errors import ConfigError
 from perflab.settings import Limits, StackConfig
 from stacks.aws import admin as aws_admin
-from stacks.aws import container_service, function, generator, iam
+from stacks.aws import function, generator, iam
 from stacks.aws import settings as aws_settings
-from tests.aws.mocks import ECR_PASSWORD, SECRET_ARN, ProgramRun
-
-TAG = "0123456789abcdef"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how a secret input reaches the mocks
-
-
-def _fixed_tag(service: catalogue.Service, base_image_id: str | None = None) -> str:
-    return TAG
-
-
-container_service.content_tag = generator.content_tag = _fixed_tag
-_real_require_file = function.require_file
-function.require_file = aws_admin.require_file = lambda path: path
-aws_admin.require_dir = lambda path: path
+from tests.aws.mocks import (
+    ECR_PASSWORD,
+    SECRET_ARN,
+    SECRET_MARK,
+    SECRET_SIG,
+    STAND_IN_TAG,
+    ProgramRun,
+    container_definition,
+    policy_rules,
+    policy_violations,
+)
 
 PROGRAM = ProgramRun()
 ENDPOINTS = ProgramRun({"perflab:egress": "endpoints"})
@@ -44,25 +38,6 @@ CONFIG = aws_settings.AwsSettings("aws", "eu-west-1", StackConfig("aws", {
 CONTAINERS = [s for s in catalogue.APIS if s.deployment == "container"]
 LAMBDAS = [s for s in catalogue.APIS if s.deployment == "lambda"]
 APP_GROUPS = {"apis", "lambdas", "admin"}
-
-
-def _rules():
-    spec = importlib.util.spec_from_file_location("perflab_policy_rules", catalogue.ROOT / "policy" / "rules.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def _container_definition(run: ProgramRun, service) -> dict:
-    task = run.named("aws:ecs/taskDefinition:TaskDefinition", service.name)
-    [definition] = json.loads(task.inputs["containerDefinitions"])
-    return definition
-
-
-def _generator_definition(run: ProgramRun) -> dict:
-    [definition] = json.loads(run.named("aws:ecs/taskDefinition:TaskDefinition", "loadgen").inputs["containerDefinitions"])
-    return definition
 
 
 def _group_ids(run: ProgramRun) -> dict[str, str]:
@@ -79,7 +54,7 @@ def test_every_catalogue_api_is_deployed_with_its_class_size():
             task = PROGRAM.named("aws:ecs/taskDefinition:TaskDefinition", service.name).inputs
             assert (task["cpu"], task["memory"]) == (str(size.cpu), str(size.memory)), service.name
             assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
-            definition = _container_definition(PROGRAM, service)
+            definition = container_definition(PROGRAM, service.name)
             env = {e["name"]: e["value"] for e in definition["environment"]}
             assert env == {"DB_POOL_MAX": "20", "LOG_LEVEL": "warn", "MAX_BODY_BYTES": "1048576",
                            "PORT": str(service.port), "BIND_ADDRESS": "0.0.0.0", "DATABASE_URL": env["DATABASE_URL"]}
@@ -88,9 +63,9 @@ def test_every_catalogue_api_is_deployed_with_its_class_size():
             image = PROGRAM.named("docker:index/image:Image", service.name).inputs
             assert image["build"]["dockerfile"] == str(service.dockerfile)  # the local Dockerfile
             assert image["build"]["args"] == service.docker_build_args
-            assert image["imageName"].endswith(f"/perflab-aws/{service.name}:{TAG}")
+            assert image["imageName"].endswith(f"/perflab-aws/{service.name}:{STAND_IN_TAG}")
             registry = image["registry"]  # the ECR token makes the whole registry block a secret
-            assert registry.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270", registry
+            assert registry.get(SECRET_SIG) == SECRET_MARK, registry
             assert registry["value"]["username"] == "AWS" and registry["value"]["server"] in image["imageName"]
             assert definition["image"].startswith(image["imageName"].split(":")[0] + "@sha256:")
             entry = outputs["apis"][service.name]
@@ -208,7 +183,7 @@ def test_iam_statements_name_their_actions_and_resources():
                     assert statement["Resource"] == [SECRET_ARN]  # the one secret
         for role in PROGRAM.of_type("aws:iam/role:Role"):
             assert not role.inputs.get("managedPolicyArns"), role.name
-        assert set(iam.ALL_RESOURCES_ONLY) == set(_rules().ALL_RESOURCES_ONLY)  # program and pack agree
+        assert set(iam.ALL_RESOURCES_ONLY) == set(policy_rules().ALL_RESOURCES_ONLY)  # program and pack agree
     return PROGRAM.then(check)
 
 
@@ -220,7 +195,7 @@ def test_no_secret_in_plain_environments_or_exports():
 
     def check(outputs):
         for service in CONTAINERS:
-            definition = _container_definition(PROGRAM, service)
+            definition = container_definition(PROGRAM, service.name)
             env = {e["name"]: e["value"] for e in definition["environment"]}
             assert urllib.parse.urlsplit(env["DATABASE_URL"]).password is None
             assert plain_secret_names(env) == [], service.name
@@ -242,9 +217,9 @@ def test_every_log_group_has_retention_and_every_workload_logs_to_its_own():
     def check(_):
         groups = {r.inputs["name"]: r.inputs for r in PROGRAM.of_type("aws:cloudwatch/logGroup:LogGroup")}
         assert groups and all(g.get("retentionInDays") == 7 for g in groups.values())
-        used = [_container_definition(PROGRAM, s)["logConfiguration"]["options"]["awslogs-group"] for s in CONTAINERS]
+        used = [container_definition(PROGRAM, s.name)["logConfiguration"]["options"]["awslogs-group"] for s in CONTAINERS]
         used += [fn.inputs["loggingConfig"]["logGroup"] for fn in PROGRAM.of_type("aws:lambda/function:Function")]
-        used.append(_generator_definition(PROGRAM)["logConfiguration"]["options"]["awslogs-group"])
+        used.append(container_definition(PROGRAM, "loadgen")["logConfiguration"]["options"]["awslogs-group"])
         assert sorted(used) == sorted(groups)  # one each, none unused
     return PROGRAM.then(check)
 
@@ -271,7 +246,7 @@ def test_services_are_reachable_inside_the_vpc_with_real_health_checks():
             listener = PROGRAM.named("aws:lb/listener:Listener", service.name).inputs
             assert (listener["port"], listener["protocol"]) == (service.port, "TCP")
             health = PROGRAM.named("aws:lb/targetGroup:TargetGroup", service.name).inputs["healthCheck"]
-            probe = _container_definition(PROGRAM, service)["healthCheck"]["command"]
+            probe = container_definition(PROGRAM, service.name)["healthCheck"]["command"]
             if service.protocol == "grpc":
                 assert probe == ["CMD", "/usr/local/bin/healthprobe", "grpc", f"127.0.0.1:{service.port}"]
                 assert outputs["apis"][service.name]["endpoint"].endswith(f".amazonaws.com:{service.port}")
@@ -293,7 +268,7 @@ def test_the_load_generator_task_has_its_class_size_its_log_group_and_no_aws_rig
         assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
         # No task role: the task calls no AWS API; its uploads go to presigned URLs (runner/aws_run.py).
         assert "taskRoleArn" not in task
-        definition = _generator_definition(PROGRAM)
+        definition = container_definition(PROGRAM, "loadgen")
         assert "environment" not in definition and "secrets" not in definition and "portMappings" not in definition
         group = definition["logConfiguration"]["options"]["awslogs-group"]
         assert group == "/perflab/aws/ecs/loadgen"
@@ -316,7 +291,7 @@ def test_the_load_generator_task_has_its_class_size_its_log_group_and_no_aws_rig
         image = PROGRAM.named("docker:index/image:Image", "loadgen").inputs
         assert image["build"]["dockerfile"] == str(generator.DOCKERFILE)
         assert image["build"]["args"] == {"BASE": base["imageName"]}
-        assert image["imageName"].endswith(f"/perflab-aws/loadgen:{generator.task_tag(TAG)}")
+        assert image["imageName"].endswith(f"/perflab-aws/loadgen:{generator.task_tag(STAND_IN_TAG)}")
         assert definition["image"].startswith(image["imageName"].split(":")[0] + "@sha256:")
         loadgen = outputs["loadgen"]
         assert loadgen["taskDefinition"] == "arn:aws:ecs:eu-west-1:123456789012:loadgen"
@@ -379,18 +354,8 @@ def test_admin_function_bundles_the_runners_own_database_modules():
 
 @pulumi.runtime.test
 def test_the_policy_pack_finds_no_violation_in_the_program():
-    rules = _rules()
-
     def check(_):
-        violations = []
-        for run in (PROGRAM, ENDPOINTS):
-            for resource in run.mocks.resources:
-                args = types.SimpleNamespace(resource_type=resource.typ, props=resource.inputs, name=resource.name,
-                                             urn=resource.name)
-                for rule in rules.RULES:
-                    rule.validate(args, lambda message, urn=None, r=resource, n=rule.name:
-                                  violations.append((n, r.name, message)))
-        assert violations == []
+        assert policy_violations(PROGRAM, ENDPOINTS) == []
     return PROGRAM.then(check)
 
 
@@ -410,4 +375,4 @@ def test_resource_classes_map_to_exact_fargate_sizes_or_are_refused():
 
 def test_a_missing_artifact_is_refused_with_what_to_run(tmp_path):
     with pytest.raises(ConfigError, match=r"missing build/lambda-go-rest/nope: build it first"):
-        _real_require_file(catalogue.ROOT / "build/lambda-go-rest/nope")
+        function.require_file(catalogue.ROOT / "build/lambda-go-rest/nope")

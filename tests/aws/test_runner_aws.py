@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import types
 
 import boto3
 import pytest
@@ -151,6 +152,52 @@ def test_check_outputs_finds_everything_the_runner_uses_and_names_what_is_missin
     assert aws.check_outputs(deployed, session) == [
         "Lambda function perflab-aws-lambda-go-rest not found",
         "results bucket perflab-aws-results-0123abcd not found"]
+
+
+def test_check_outputs_finds_the_jwt_keys_secret_of_an_auth_profile(session, deployed):
+    arn = session.client("secretsmanager").create_secret(Name="perflab-aws-jwt-secret-key-1",
+                                                         SecretString="k" * 40)["ARN"]
+    under_auth = {**deployed, "profile": "auth", "auth": {"key": "k" * 40, "secretArn": arn}}
+    assert aws.check_outputs(under_auth, session) == []
+    session.client("secretsmanager").delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    assert aws.check_outputs(under_auth, session) == [f"the JWT key's secret {arn} not found"]
+
+
+def test_bench_up_aws_passes_the_profile_and_makes_sure_a_key_exists(monkeypatch, aws_environment, tmp_path):
+    monkeypatch.setattr(aws.shutil, "which", lambda name: "/usr/bin/pulumi")
+    monkeypatch.setattr(aws, "build_artifacts", lambda config, names, log: None)
+    monkeypatch.setenv("PERFLAB_STATE", str(tmp_path))
+    # Empty counts as unset; set here so that what aws.up exports for the program is undone after the test.
+    monkeypatch.setenv("PERFLAB_JWT_SECRET_KEY", "")
+    monkeypatch.setenv("PERFLAB_PROFILE", "")
+    seen = {}
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:perflab-aws-jwt-secret-key-Xy12Zq"
+    outputs = {"apis": {}, "database": {"host": "db", "port": 5432, "secretArn": "arn:db"},
+               "admin": {"functionName": "perflab-aws-db-admin"}, "resultsBucket": "bucket", "profile": "auth+secrets",
+               "auth": {"issuer": "perflab", "audience": "perflab-events", "key": "k" * 40, "secretArn": arn}}
+
+    class Stack:
+        def up(self, on_output):
+            seen["profile"] = aws.os.environ.get("PERFLAB_PROFILE")
+
+        def outputs(self):
+            return {key: types.SimpleNamespace(value=value) for key, value in outputs.items()}
+    monkeypatch.setattr(aws, "_automation_stack", lambda *a: Stack())
+    result = CliRunner().invoke(bench, ["up", "aws", "--profile", "auth+secrets"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"profile": "auth+secrets"}
+    assert f"profile: auth+secrets (JWT key: Secrets Manager secret {arn}; `bench token aws`" in result.output
+    assert "k" * 40 not in result.output  # the key is never printed
+    assert len((tmp_path / "jwt-secret-key").read_text().strip()) >= 32  # the program's key, generated once
+
+
+def test_the_estimate_counts_the_jwt_keys_secret_under_an_auth_profile():
+    config = load_config("aws")
+    assert not [i for i in aws.estimate(config).always_on if "JWT" in i.name]
+    [item] = [i for i in aws.estimate(config, profile="auth").always_on if "JWT" in i.name]
+    assert item.price == config.get("prices")["perMonth"]["secret"] / 730
+    result = CliRunner().invoke(bench, ["up", "aws", "--dry-run", "--profile", "auth"])
+    assert result.exit_code == 0 and "Secrets Manager secret (the JWT key of the auth profile)" in result.output
 
 
 def test_scale_sets_one_api_running_then_none(session, deployed):

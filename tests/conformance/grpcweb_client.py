@@ -16,7 +16,17 @@ import httpx
 
 from runner import grpcweb
 from tests.conformance import protos
-from tests.conformance.clients import GRPC_TO_HTTP, Outcome, event_to_proto, response_to_body
+from tests.conformance.clients import (
+    DEFAULT_TIMEOUT,
+    GRPC_TO_HTTP,
+    AbandonedRequest,
+    Authorization,
+    Outcome,
+    WithAuthorization,
+    event_to_proto,
+    no_authorization,
+    response_to_body,
+)
 
 EVENT_SERVICE = "/com.example.grpc.EventService"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
@@ -46,32 +56,44 @@ frame = grpcweb.encode_frame
 parse_frames = grpcweb.decode_response  # message frames and the trailers of a response body
 
 
-class GrpcWebClient:
+class GrpcWebClient(WithAuthorization):
     kind = "grpcweb"
 
-    def __init__(self, base_url: str, max_message_bytes: int, text: bool = False):
+    def __init__(self, base_url: str, max_message_bytes: int, text: bool = False,
+                 authorization: Authorization = no_authorization):
         self.base_url = base_url.rstrip("/")
+        self.authorization = authorization
         self.max_message_bytes = max_message_bytes
         self.content_type = TEXT if text else BINARY
-        self.http = httpx.Client(base_url=self.base_url, timeout=30.0)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        self.http = httpx.Client(base_url=self.base_url, timeout=DEFAULT_TIMEOUT, limits=limits)
 
     def __repr__(self) -> str:
         return f"grpcweb:{self.base_url}"
 
     def post_raw(self, path: str, content: bytes, content_type: str | None = BINARY) -> httpx.Response:
         """POST a body as is: for framing cases the client would never produce itself."""
-        headers = {"X-Grpc-Web": "1"}
+        headers = self._headers()
         if content_type:
             headers["Content-Type"] = content_type
         return self.http.post(path, content=content, headers=headers)
 
-    def call(self, path: str, request, response_type, timeout: float = 30.0):
-        """One unary call; returns the response message or raises GrpcWebError."""
+    def _headers(self) -> dict[str, str]:
+        headers = {"X-Grpc-Web": "1"}
+        token = self.authorization()
+        if token is not None:
+            headers["Authorization"] = token
+        return headers
+
+    def _body(self, request) -> bytes:
         body = frame(request.SerializeToString())
+        return base64.b64encode(body) if self.content_type == TEXT else body
+
+    def call(self, path: str, request, response_type, timeout: float = DEFAULT_TIMEOUT):
+        """One unary call; returns the response message or raises GrpcWebError."""
+        body = self._body(request)
         text = self.content_type == TEXT
-        if text:
-            body = base64.b64encode(body)
-        headers = {"Content-Type": self.content_type, "Accept": self.content_type, "X-Grpc-Web": "1"}
+        headers = {**self._headers(), "Content-Type": self.content_type, "Accept": self.content_type}
         try:
             response = self.http.post(path, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as error:
@@ -93,13 +115,13 @@ class GrpcWebClient:
             raise GrpcWebError(grpc.StatusCode.INTERNAL, f"expected one response message, got {len(messages)}")
         return response_type.FromString(messages[0])
 
-    def send(self, event: Any) -> Outcome:
-        return self.send_request(event_to_proto(event))
+    def send(self, event: Any, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+        return self.send_request(event_to_proto(event), timeout)
 
-    def send_request(self, request) -> Outcome:
+    def send_request(self, request, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
         pb = protos.event_pb2()
         try:
-            response = self.call(f"{EVENT_SERVICE}/ProcessEvent", request, pb.EventResponse)
+            response = self.call(f"{EVENT_SERVICE}/ProcessEvent", request, pb.EventResponse, timeout)
         except GrpcWebError as error:
             code = error.code().name
             return Outcome(GRPC_TO_HTTP.get(code, 500), error.details() or "", {}, code)
@@ -114,6 +136,12 @@ class GrpcWebClient:
             return False, f"{error.code().name} {error.details()}"
         serving = response.status == pb.HealthCheckResponse.SERVING
         return serving, pb.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def send_and_abandon(self, event: Any) -> AbandonedRequest:
+        """Send a complete call on a connection of its own and leave without reading the answer."""
+        headers = {**self._headers(), "Content-Type": self.content_type, "Accept": self.content_type}
+        return AbandonedRequest.send(self.base_url, f"{EVENT_SERVICE}/ProcessEvent", headers,
+                                     self._body(event_to_proto(event)))
 
     def legacy_health(self):
         pb = protos.event_pb2()

@@ -5,7 +5,6 @@ import concurrent.futures
 import datetime
 import decimal
 import json
-import re
 import time
 import uuid
 from typing import Any
@@ -13,10 +12,10 @@ from typing import Any
 import pytest
 
 from runner.contract import S1, S2
+from tests.conformance.checks import UNKNOWN_ROUTES, assert_error_document, assert_nothing_written, assert_processed
 from tests.conformance.events import DELETE, EVENT_TYPES, canonical, entity, event, mutate, unique_id
 
 REST_ONLY = pytest.mark.kinds("rest")
-UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PROTO_ONLY = pytest.mark.kinds("grpc", "grpcweb")
 
 
@@ -28,28 +27,6 @@ def as_json(value):
 
 def exact(value):
     return json.loads(json.dumps(value), parse_float=decimal.Decimal)
-
-
-def assert_processed(outcome, doc, duplicate=False):
-    assert outcome.status == 200, f"expected success, got {outcome.raw_code}: {outcome.message} {outcome.body}"
-    body = outcome.body
-    assert body["success"] is True
-    assert body["message"] == ("duplicate event ignored" if duplicate else "event processed")
-    assert body["eventUuid"] == doc["eventHeader"]["uuid"].lower()
-    assert body["entityCount"] == len(doc["eventBody"]["entities"])
-    assert body["duplicate"] is duplicate
-
-
-def assert_nothing_written(db, doc):
-    header = doc.get("eventHeader") if isinstance(doc, dict) else None
-    if isinstance(header, dict) and isinstance(header.get("uuid"), str) and UUID_PATTERN.match(header["uuid"]):
-        assert db.event(header["uuid"]) is None, "a rejected event was stored"
-    body = doc.get("eventBody") if isinstance(doc, dict) else None
-    for item in (body or {}).get("entities", []) if isinstance(body, dict) and isinstance(
-            body.get("entities"), list) else []:
-        if isinstance(item, dict) and isinstance(item.get("entityType"), str) and isinstance(
-                item.get("entityId"), str) and "\x00" not in item["entityId"] + item["entityType"]:
-            assert db.entity(item["entityType"], item["entityId"]) is None, "a rejected event wrote an entity"
 
 
 def rfc3339(text):
@@ -344,9 +321,8 @@ def test_malformed_body_rejected(client, db, raw, message):
     count = "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM entities) AS n"
     before = db.query(count)[0]["n"]
     response = client.post_raw("/api/v1/events", raw)
-    assert response.status_code == 400
+    assert_error_document(response, 400, message)
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == {"error": message, "status": 400}
     assert db.query(count)[0]["n"] == before
 
 
@@ -356,8 +332,7 @@ def test_malformed_body_rejected(client, db, raw, message):
 def test_wrong_content_type_is_415(client, db, content_type):
     doc = event(entity("Car"))
     response = client.post_raw("/api/v1/events", json.dumps(doc).encode(), content_type=content_type)
-    assert response.status_code == 415
-    assert response.json() == {"error": "unsupported content type: use application/json", "status": 415}
+    assert_error_document(response, 415, "unsupported content type: use application/json")
     assert_nothing_written(db, doc)
 
 
@@ -375,8 +350,7 @@ def test_oversize_body_is_413(client, db, max_body_bytes):
     item = entity("Car", blob="x" * max_body_bytes)
     doc = event(item)
     response = client.post_raw("/api/v1/events", json.dumps(doc).encode())
-    assert response.status_code == 413
-    assert response.json() == {"error": f"request body exceeds {max_body_bytes} bytes", "status": 413}
+    assert_error_document(response, 413, f"request body exceeds {max_body_bytes} bytes")
     assert_nothing_written(db, doc)
 
 
@@ -390,18 +364,10 @@ def test_oversize_message_is_resource_exhausted(client, db, max_body_bytes):
 
 
 @REST_ONLY
-@pytest.mark.parametrize("method, path, status, message", [
-    ("GET", "/api/v1/nothing-here", 404, "not found"),
-    ("POST", "/api/v1/event", 404, "not found"),
-    ("GET", "/", 404, "not found"),
-    ("GET", "/api/v1/events", 405, "method not allowed"),
-    ("DELETE", "/api/v1/events", 405, "method not allowed"),
-    ("POST", "/api/v1/events/health", 405, "method not allowed"),
-])
+@pytest.mark.parametrize("method, path, status, message", UNKNOWN_ROUTES)
 def test_unknown_route_and_method(client, method, path, status, message):
     response = client.post_raw(path, b"{}", method=method)
-    assert response.status_code == status
-    assert response.json() == {"error": message, "status": status}
+    assert_error_document(response, status, message)
 
 
 # ---------------------------------------------------------------------------------------------- gRPC only
@@ -481,8 +447,7 @@ def test_bulk_all_valid_is_success(client, db):
 @pytest.mark.parametrize("payload", [{}, [], "x", None], ids=["object", "empty", "string", "null"])
 def test_bulk_requires_non_empty_array(client, payload):
     response = client.bulk(payload)
-    assert response.status_code == 400
-    assert response.json() == {"error": "request body must be a JSON array of 1 to 1000 events", "status": 400}
+    assert_error_document(response, 400, "request body must be a JSON array of 1 to 1000 events")
 
 
 @REST_ONLY
@@ -600,8 +565,7 @@ def test_database_outage_is_503_and_recovers(client, db, db_control):
         if client.kind == "rest":
             assert outcome.body == {"error": "database unavailable", "status": 503}
             response = client.http.get("/api/v1/events/health")
-            assert response.status_code == 503
-            assert response.json() == {"error": "database unavailable", "status": 503}
+            assert_error_document(response, 503, "database unavailable")
         if client.kind == "grpc":
             legacy = client.legacy_health()
             assert legacy.healthy is False and legacy.message == "database unavailable"
@@ -645,8 +609,7 @@ def test_nesting_beyond_64_levels_rejected(client, db):
 def test_pathologically_deep_body_is_a_clean_400(client, max_body_bytes):
     depth = min(200_000, max_body_bytes // 2 - 10)
     response = client.post_raw("/api/v1/events", b"[" * depth + b"]" * depth)
-    assert response.status_code == 400
-    assert response.json() == {"error": "request body nests deeper than 64 levels", "status": 400}
+    assert_error_document(response, 400, "request body nests deeper than 64 levels")
     assert client.healthy()[0], "the server did not survive a deeply nested body"
 
 
@@ -655,8 +618,7 @@ def test_number_beyond_postgres_numeric_is_400(client, db):
     doc = event(entity("Loan", balance=1))
     body = json.dumps(doc).replace('"balance": 1', '"balance": 1e131072').encode()
     response = client.post_raw("/api/v1/events", body)
-    assert response.status_code == 400
-    assert response.json() == {"error": "event contains a value the database cannot store", "status": 400}
+    assert_error_document(response, 400, "event contains a value the database cannot store")
     assert_nothing_written(db, doc)
 
 

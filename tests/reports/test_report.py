@@ -82,14 +82,33 @@ def test_a_document_of_another_schema_is_refused_with_a_clear_message(tmp_path):
         model.load(tmp_path)
 
 
-def test_runs_lists_stored_runs_with_key_figures(results_dir):
+def test_runs_lists_stored_runs_with_key_figures_and_what_the_metrics_database_holds(results_dir, monkeypatch):
+    from runner import cli_db, metricsdb
+
+    monkeypatch.setattr(cli_db, "stack_dsn", lambda stack: f"postgresql://metrics-of-{stack}")
+    monkeypatch.setattr(metricsdb, "stored_runs", lambda dsn: {RUN_A, SMOKE_RUN, "run-loaded-elsewhere"})
     result = CliRunner().invoke(cli.list_runs, ["--results-dir", str(results_dir)])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "run                      started               mode   stack  commit      verified  best (default size)\n"
-        f"{RUN_A}  2026-11-28T04:15:00Z  full   local  f09edc84b1  7/10      rust-grpc 891 req/s p99 18.1 ms\n"
-        f"{RUN_B}  2026-11-29T04:15:00Z  full   local  a71c3e9d0b  7/10      rust-grpc 874 req/s p99 17.2 ms\n"
-        f"{SMOKE_RUN}  2026-11-30T04:15:00Z  smoke  local  886039b2e0  8/8       functional check, not ranked\n")
+        "run                      started               mode   stack  commit      verified  in DB  best (default size)\n"
+        f"{RUN_A}  2026-11-28T04:15:00Z  full   local  f09edc84b1  7/10      yes    rust-grpc 891 req/s p99 18.1 ms\n"
+        f"{RUN_B}  2026-11-29T04:15:00Z  full   local  a71c3e9d0b  7/10      no     rust-grpc 874 req/s p99 17.2 ms\n"
+        f"{SMOKE_RUN}  2026-11-30T04:15:00Z  smoke  local  886039b2e0  8/8       yes    functional check, not ranked\n"
+        "metrics database (local stack): holds 3 runs; 2 of the 3 here (1 not loaded: `bench db load` loads them); "
+        "1 not under this results directory\n")
+
+
+def test_runs_says_when_the_metrics_database_cannot_be_asked(results_dir, monkeypatch):
+    from runner import cli_db, stack
+
+    def not_up(name):
+        raise stack.StackError(f"the {name} stack is not up")
+    monkeypatch.setattr(cli_db, "stack_dsn", not_up)
+    result = CliRunner().invoke(cli.list_runs, ["--results-dir", str(results_dir)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert all(line.split()[6] == "?" for line in lines[1:4])
+    assert lines[-1] == "metrics database: not checked (the local stack is not up)"
 
 
 def test_report_of_an_unknown_run_fails_with_a_message(results_dir):

@@ -82,6 +82,11 @@ def test_full_mode_shape_gives_per_phase_figures_inside_windows(outputs, results
         assert {s["role"] for s in inside} >= {"api", "database", "loadgen"}, phase["name"]
         assert phase["resources"]["api"]["cpuSeconds"] > 0
         assert phase["efficiency"]["cpuSecondsPer1kRequests"] > 0
+        # The health checks' cost inside the API's cgroup: measured, counted per phase, a small share.
+        assert 0 < phase["healthCheckCpuSeconds"] and 0 < phase["healthCheckCpuShare"] < 0.5, phase["name"]
+    health = item["healthCheck"]
+    assert health["containers"] == [f"perflab-{api}"] and health["probes"] > 0
+    assert 0 < health["cpuSecondsPerProbe"] < 0.5 and health["intervalSeconds"] > 0
     verification = item["verification"]
     assert verification["passed"] and verification["persisted"] == verification["acknowledged"] > 1000
 

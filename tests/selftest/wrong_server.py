@@ -1,12 +1,19 @@
 """A deliberately wrong REST server: it writes what it is sent without validating anything.
 
-It exists only so the conformance suite can prove it fails a server that skips validation.
-Usage: python -m tests.selftest.wrong_server PORT DSN
+It exists only so the conformance suite can prove it fails a server that breaks the contract. Its defects,
+one per rule the suite checks:
+- no validation at all (no number limit either: `json.loads` takes a number of any length);
+- no authentication: whatever the `Authorization` header, the event is written;
+- no waiting for a connection: a request beyond the pool's POOL_MAX connections is refused at once (503);
+- a client that goes away cancels the transaction (it is rolled back instead of committed).
+Usage: python -m tests.selftest.wrong_server PORT DSN [POOL_MAX]
 """
 from __future__ import annotations
 
 import http.server
 import json
+import select
+import socket
 import sys
 
 import psycopg2
@@ -18,8 +25,22 @@ S2 = ("INSERT INTO entities (entity_type, entity_id, data) VALUES (%s, %s, %s::j
       "ON CONFLICT (entity_type, entity_id) DO UPDATE SET data = entities.data || EXCLUDED.data, updated_at = now()")
 
 
+class ClientGone(Exception):
+    pass
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     pool: psycopg2.pool.ThreadedConnectionPool
+
+    def client_gone(self) -> bool:
+        """The client closed or reset its connection (readable, and at its end)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def log_message(self, *args):
         pass
@@ -46,7 +67,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             header, entities = event["eventHeader"], event["eventBody"]["entities"]
         except (ValueError, KeyError, TypeError):
             return self.reply(400, {"error": "malformed JSON", "status": 400})
-        conn = self.pool.getconn()
+        try:
+            conn = self.pool.getconn()
+        except psycopg2.pool.PoolError:  # refused at once instead of waiting DB_ACQUIRE_TIMEOUT: a defect
+            return self.reply(503, {"error": "database unavailable", "status": 503})
         try:
             with conn, conn.cursor() as cursor:  # no validation at all: the defect under test
                 cursor.execute(S1, (header.get("uuid"), header.get("eventName"), header.get("eventType"),
@@ -57,6 +81,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     for item in entities:
                         cursor.execute(S2, (item.get("entityType"), item.get("entityId"),
                                             json.dumps(item.get("updatedAttributes"))))
+                if self.client_gone():  # interrupting the transaction for a departed client: a defect
+                    raise ClientGone()
+        except ClientGone:
+            return None
         except psycopg2.Error:
             return self.reply(500, {"error": "internal error", "status": 500})
         finally:
@@ -68,7 +96,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main() -> None:
     port, dsn = int(sys.argv[1]), sys.argv[2]
-    Handler.pool = psycopg2.pool.ThreadedConnectionPool(1, 64, dsn)
+    pool_max = int(sys.argv[3]) if len(sys.argv) > 3 else 64
+    Handler.pool = psycopg2.pool.ThreadedConnectionPool(1, pool_max, dsn)
     http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 

@@ -190,3 +190,110 @@ def test_secret_outputs_are_never_stored_in_plain_text(fake, tmp_path):
     assert oct(state.path.stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "state.key").stat().st_mode & 0o777) == "0o600"
     assert State("unit").outputs["database"]["dsn"].endswith("hunter2-secret@127.0.0.1:5433/events")
+
+
+# --- retain_on_delete: a resource that outlives `down` (the metrics database's volume) -------------------
+
+VOLUME = "docker:index/volume:Volume"
+
+
+class FakeVolumes(FakeDocker):
+    """Volumes as Docker keeps them: found by name, adopted when they carry the declared labels."""
+
+    def create(self, name, inputs, created):
+        resource_id = f"vol-{inputs['name']}"
+        self.world[resource_id] = {"name": inputs["name"], "state": "running", "labels": inputs.get("labels")}
+        created(resource_id)
+        self.ops.append(("create", name))
+        return resource_id, {}
+
+    def find_foreign(self, inputs):
+        return next((key for key, obj in self.world.items() if obj["name"] == inputs["name"]), None)
+
+    def adopt(self, resource_id, inputs):
+        if self.world[resource_id]["labels"] != inputs.get("labels"):
+            raise EngineError(f"volume {inputs['name']!r} exists but is not the one the program declares")
+        self.ops.append(("adopt", inputs["name"]))
+        return resource_id, {}
+
+
+@pytest.fixture
+def fake_with_volumes(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PERFLAB_STATE", str(tmp_path))
+    world: dict = {}
+    ops: list = []
+
+    def engine():
+        realizers = {CONTAINER: FakeDocker(CONTAINER, world, ops), VOLUME: FakeVolumes(VOLUME, world, ops)}
+        return core.Engine("unit", client=None, log=lambda line: None, realizers=realizers)
+    return engine, world, ops
+
+
+LABELS = [{"label": "perflab.stack", "value": "unit"}]
+
+
+def _declare_with_volume(engine, labels=LABELS):
+    engine.register("urn:vol", VOLUME, "data", {"name": "perflab-data", "labels": labels}, True,
+                    retain_on_delete=True)
+    engine.register("urn:db", CONTAINER, "db", {"name": "perflab-db"}, True, dependencies=["urn:vol"],
+                    delete_before_replace=True)
+
+
+def test_down_leaves_a_retained_resource_in_docker_and_up_adopts_it_again(fake_with_volumes):
+    make, world, ops = fake_with_volumes
+    _declare_with_volume(make())
+    engine = make()
+    assert engine.state.resources["urn:vol"]["retainOnDelete"] is True
+    assert engine.remove(list(engine.state.resources)) == ["db"]  # what was really removed
+    assert engine.kept == ["perflab-data"] and engine.state.resources == {}
+    assert [obj["name"] for obj in world.values()] == ["perflab-data"]  # the volume and its data stay
+    ops.clear()
+    again = make()
+    _declare_with_volume(again)
+    assert ops == [("adopt", "perflab-data"), ("create", "db")]
+    assert again.changes["adopted"] == ["urn:vol"] and again.changes["created"] == ["urn:db"]
+    assert again.state.resources["urn:vol"]["id"] == "vol-perflab-data"
+    third = make()
+    _declare_with_volume(third)  # up, down, up, up: nothing more to do
+    assert third.changes["unchanged"] == ["urn:vol", "urn:db"] and len(ops) == 2
+
+
+def test_a_retained_resource_removed_by_hand_is_created_again(fake_with_volumes):
+    make, world, ops = fake_with_volumes
+    _declare_with_volume(make())
+    del world["vol-perflab-data"]  # docker volume rm
+    engine = make()
+    _declare_with_volume(engine)
+    assert engine.changes["replaced"] == ["urn:vol"] and "vol-perflab-data" in world
+    assert engine.state.resources["urn:vol"]["retainOnDelete"] is True and not engine.kept
+
+
+def test_a_retained_resource_no_longer_declared_is_dropped_not_deleted(fake_with_volumes):
+    make, world, ops = fake_with_volumes
+    _declare_with_volume(make())
+    engine = make()
+    engine.register("urn:db", CONTAINER, "db", {"name": "perflab-db"}, True, delete_before_replace=True)
+    stale = [urn for urn in engine.state.resources if urn not in engine.seen]
+    assert stale == ["urn:vol"] and engine.remove(stale) == []
+    assert "vol-perflab-data" in world and ("delete", "perflab-data") not in ops
+
+
+def test_an_existing_object_that_is_not_the_declared_one_is_never_adopted(fake_with_volumes):
+    make, world, ops = fake_with_volumes
+    world["vol-perflab-data"] = {"name": "perflab-data", "state": "running",
+                                 "labels": [{"label": "someone.else", "value": "x"}]}
+    with pytest.raises(EngineError, match="not the one the program declares"):
+        _declare_with_volume(make())
+    # Without retain_on_delete a name taken by another object is refused outright, as before.
+    world["id-db"] = {"name": "perflab-db", "state": "running"}
+    fake = core.Engine("unit", client=None, log=lambda line: None,
+                       realizers={CONTAINER: FakeVolumes(CONTAINER, world, ops)})
+    with pytest.raises(EngineError, match="already exists .* was not created by stack 'unit'"):
+        fake.register("urn:db", CONTAINER, "db", {"name": "perflab-db"}, True)
+
+
+def test_retain_on_delete_is_honoured_and_other_options_are_still_refused():
+    from runner.engine import monitor
+
+    assert "retainOnDelete" not in monitor.UNSUPPORTED_OPTIONS
+    assert {"protect", "ignoreChanges", "importId", "deletedWith"} <= set(monitor.UNSUPPORTED_OPTIONS)

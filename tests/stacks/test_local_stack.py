@@ -1,5 +1,6 @@
 """Integration: `bench up local` (in-process engine, no Pulumi CLI) → every service healthy, real Docker
-limits equal to the config → `bench up` again creates nothing → `bench down local` leaves nothing.
+limits equal to the config → `bench up` again creates nothing → `bench down local` leaves nothing but the
+metrics database's volume (the run history; removed here with --purge unless it existed before).
 
 Deploys what the catalogue lists, the Lambdas included (their emulator containers and gateway container);
 PERFLAB_TEST_APIS=a,b narrows it while developing. Fails at once with
@@ -19,8 +20,8 @@ import pytest
 
 from perflab import catalogue
 from perflab import settings as stack_config
-from perflab.catalogue import ROOT
-from perflab.names import LABEL
+from perflab.catalogue import METRICS_DATABASE, ROOT
+from perflab.names import LABEL, data_volume_name
 from runner import readiness, statedir
 from runner import stack as lab_stack
 
@@ -111,11 +112,16 @@ def test_bench_up_status_and_down_of_the_local_stack(client):
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
         assert " 0 created, 0 replaced, 1 started" in restarted.stdout, restarted.stdout
         assert client.containers.get(api["container"]).status == "running"
-        recorded = len(lab_stack.engine_resources(STACK))
+        recorded = [r for r in lab_stack.engine_resources(STACK).values() if not r.get("retainOnDelete")]
     finally:
         down = bench("down", STACK)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert f"({recorded} resources removed)" in down.stdout, down.stdout
+    assert f"({len(recorded)} resources removed)" in down.stdout, down.stdout
+    history = data_volume_name(STACK, METRICS_DATABASE)
+    assert f"kept volume {history}" in down.stdout  # the run history outlives `down`
+    if history not in volumes_before:
+        purged = bench("down", STACK, "--purge")
+        assert purged.returncode == 0 and f"warning: removing volume {history}" in purged.stdout, purged.stdout
     assert (ROOT / "Pulumi.local.yaml").read_bytes() == committed  # running the lab rewrites no committed file
     assert client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"}) == []
     assert client.networks.list(filters={"label": f"{LABEL}={STACK}"}) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import runpy
 
 import pulumi
@@ -38,7 +39,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
     """Keeps each registration's options, which `Mocks.new_resource` does not see: dependencies (the start
-    order the engine and Pulumi follow) and delete_before_replace."""
+    order the engine and Pulumi follow), delete_before_replace and retain_on_delete."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -50,7 +51,8 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
         for deps in request.propertyDependencies.values():
             dependencies.update(deps.urns)
         self.requests[response.urn] = {"type": request.type, "name": request.name, "dependencies": dependencies,
-                                       "deleteBeforeReplace": request.deleteBeforeReplace}
+                                       "deleteBeforeReplace": request.deleteBeforeReplace,
+                                       "retainOnDelete": request.retainOnDelete}
         return response
 
 
@@ -303,6 +305,49 @@ def test_every_docker_input_is_in_the_providers_canonical_form():
         assert check["startPeriod"] == "2m0s"
         assert float(check["retries"]).is_integer() and float(inputs["waitTimeout"]).is_integer()
         assert inputs["image"] != inputs.get("name")  # an image id from the RemoteImage, not a reference
+        for mount in inputs.get("volumes") or []:
+            # The provider's set element: an absolute, normalized path and a volume name; read_only left to its
+            # default (false), host paths and volumes-from unused.
+            assert set(mount) == {"containerPath", "volumeName"}, (resource.name, mount)
+            assert mount["containerPath"] == posixpath.normpath(mount["containerPath"]) and mount["containerPath"][0] == "/"
+    volumes = [r for r in MOCKS.resources if r.typ == "docker:index/volume:Volume"]
+    assert volumes, "the metrics database's volume"
+    for resource in volumes:
+        # name and labels only: driver (local) and mountpoint are the provider's computed values, so a
+        # declared "local" or an empty driver_opts would be a difference that replaces the volume.
+        assert set(resource.inputs) == {"name", "labels"}, resource.inputs
+        assert all(set(item) == {"label", "value"} and isinstance(item["value"], str)
+                   for item in resource.inputs["labels"]), resource.inputs["labels"]
+
+
+@pulumi.runtime.test
+def test_the_metrics_database_keeps_its_data_in_a_volume_that_outlives_down():
+    """The run history: PGDATA of the metrics database in a named volume declared retain_on_delete (destroy
+    leaves it, the next up adopts it); the system-under-test database stays ephemeral."""
+    from perflab.names import data_volume_name
+    from stacks.database import PGDATA
+
+    dockerfile = (catalogue.ROOT / "db/postgres/Dockerfile").read_text()
+    assert f"PGDATA={PGDATA} " in dockerfile  # the image's data directory is what the volume holds
+    (volume,) = [r for r in MOCKS.resources if r.typ == "docker:index/volume:Volume"]
+    name = data_volume_name("local", catalogue.METRICS_DATABASE)
+    assert name == "perflab-local-metrics-postgres-data"
+    assert volume.inputs["name"] == name
+    assert {item["label"]: item["value"] for item in volume.inputs["labels"]} == {
+        "perflab.stack": "local", "perflab.service": "metrics-postgres", "perflab.role": "metrics-database"}
+    assert STACK.outputs["metricsDatabase"]["volume"] == name and "volume" not in STACK.outputs["database"]
+
+    def check(containers):
+        assert containers["metrics-postgres"]["volumes"] == [{"container_path": PGDATA, "volume_name": name}]
+        assert not containers["postgres"]["volumes"]
+        assert not any(c["volumes"] for service, c in containers.items() if service != "metrics-postgres")
+        registered = _registered("docker:index/volume:Volume")
+        assert [r["retainOnDelete"] for r in registered.values()] == [True]
+        metrics = _registered("docker:index/container:Container")["metrics-postgres"]
+        assert registered[volume.name]["urn"] in metrics["dependencies"]  # created before, deleted after it
+        others = [r for r in MONITOR.requests.values() if r["type"] != "docker:index/volume:Volume"]
+        assert not any(r["retainOnDelete"] for r in others)  # everything else goes with `down`
+    return _containers_with("volumes").apply(check)
 
 
 def test_canonical_forms_match_what_the_provider_stores():

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from perflab.catalogue import ROOT
 from runner import contract
-from tests.conformance import protos, test_contract
+from tests.conformance import protos, test_auth, test_contract, test_numbers
 
 CONTRACT = (ROOT / "contract" / "CONTRACT.md").read_text()
 
@@ -26,7 +26,8 @@ def test_every_message_the_suite_expects_is_written_in_the_contract():
                  "unsupported content type: use application/json", "not found", "method not allowed",
                  "request body must be a JSON array of 1 to 1000 events", "internal error",
                  "request body nests deeper than 64 levels", "event nests deeper than 64 levels",
-                 "event contains a value the database cannot store"}
+                 "event contains a value the database cannot store", test_auth.MISSING, test_auth.INVALID,
+                 test_numbers.NUMBER_MSG}
     for message in messages:
         written = re.sub(r"\[\d+\]", "[i]", message)
         assert f"`{written}`" in CONTRACT, f"message not in CONTRACT.md: {written}"

@@ -20,6 +20,7 @@ MAX_ATTRIBUTE_NESTING = MAX_NESTING - 5  # a gRPC attribute value: its object is
 # The contract's messages, exact to the character.
 MSG_MALFORMED_JSON = "malformed JSON"
 MSG_BODY_TOO_DEEP = "request body nests deeper than 64 levels"
+MSG_NUMBER_TOO_LONG = "event contains a number longer than 100 characters"
 MSG_NOT_OBJECT = "request body must be a JSON object"
 MSG_BULK_NOT_ARRAY = "request body must be a JSON array of 1 to 1000 events"
 MSG_HEADER_OBJECT = "eventHeader must be an object"
@@ -113,8 +114,9 @@ def _lock_key(entity: tuple[str, str, bytes]) -> tuple[str, str]:
 
 
 def decode_body(body: bytes) -> tuple[Any, bool]:
-    """Decodes a REST body: valid UTF-8, nesting within MAX_NESTING, exactly one JSON value. Returns the
-    value and whether a string of it may hold U+0000 (`jsontext.may_contain_nul`)."""
+    """Decodes a REST body: valid UTF-8, nesting within MAX_NESTING, exactly one JSON value, no number
+    longer than jsontext.MAX_NUMBER_LENGTH anywhere (so a bulk body is refused whole). Returns the value
+    and whether a string of it may hold U+0000 (`jsontext.may_contain_nul`)."""
     try:
         text = body.decode("utf-8")  # strict: invalid bytes and encoded surrogates are errors
     except UnicodeDecodeError:
@@ -126,6 +128,9 @@ def decode_body(body: bytes) -> tuple[Any, bool]:
         return jsontext.loads(text), jsontext.may_contain_nul(text)
     except jsontext.NotJSON:
         raise ValidationError(MSG_MALFORMED_JSON) from None
+    except jsontext.NumberTooLong:
+        # Parsing stops at the number; the contract lets a body that is also malformed get either message.
+        raise ValidationError(MSG_NUMBER_TOO_LONG) from None
 
 
 def parse_event(body: bytes) -> Event:
@@ -230,7 +235,7 @@ def event_from_proto(request: Any) -> Event:
     if not 1 <= len(items) <= MAX_ENTITIES:
         raise ValidationError(MSG_ENTITIES_ARRAY)
     nul = "\x00" in event_name or "\x00" in event_type
-    deep = False
+    deep = long_number = False
     entities = []
     for i, item in enumerate(items):
         entity_type, entity_id = item.entity_type, item.entity_id
@@ -240,17 +245,20 @@ def event_from_proto(request: Any) -> Event:
             raise ValidationError(msg_entity_id(i))
         attributes = {}
         for key, text in item.updated_attributes.items():
-            value, too_deep, value_nul = _attribute_value(text)
+            value, refused, value_nul = _attribute_value(text)
             nul = nul or value_nul or "\x00" in key
-            deep = deep or too_deep
+            deep = deep or refused == MSG_EVENT_TOO_DEEP
+            long_number = long_number or refused == MSG_NUMBER_TOO_LONG
             attributes[key] = value
         nul = nul or "\x00" in entity_id
-        entities.append((entity_type, entity_id, b"" if deep else orjson.dumps(attributes)))
-    # The contract's order: the NUL rule, then the nesting of attribute values.
+        entities.append((entity_type, entity_id, b"" if deep or long_number else orjson.dumps(attributes)))
+    # The contract's order: the NUL rule, the nesting of attribute values, then their numbers.
     if nul:
         raise ValidationError(MSG_NUL)
     if deep:
         raise ValidationError(MSG_EVENT_TOO_DEEP)
+    if long_number:
+        raise ValidationError(MSG_NUMBER_TOO_LONG)
     return Event(uuid, event_name, event_type, created_date, saved_date, entities)
 
 
@@ -266,20 +274,27 @@ def attribute_value(text: str) -> Any:
     return value
 
 
-def _attribute_value(text: str) -> tuple[Any, bool, bool]:
-    """`attribute_value` that also applies the contract's rules: too_deep when the text is JSON nesting
-    deeper than MAX_ATTRIBUTE_NESTING (the event is then rejected), nul when a string or key of the value
-    contains U+0000. Returns (value, too_deep, nul)."""
+def _attribute_value(text: str) -> tuple[Any, str | None, bool]:
+    """`attribute_value` that also applies the contract's rules to a value that is JSON text: refused is
+    MSG_EVENT_TOO_DEEP when it nests deeper than MAX_ATTRIBUTE_NESTING, MSG_NUMBER_TOO_LONG when a number
+    of it is longer than jsontext.MAX_NUMBER_LENGTH (the event is then rejected, the value is None), and
+    nul says a string or key of the value contains U+0000. Returns (value, refused, nul)."""
     if not text or text[0] not in _JSON_START:
-        return text, False, "\x00" in text
+        return text, None, "\x00" in text
     if jsontext.nests_deeper(text, MAX_ATTRIBUTE_NESTING):
         # Measured without recursion; only JSON text counts, anything else is an ordinary string.
         valid, nul = jsontext.scan(text)
         if valid:
-            return None, True, nul
-        return text, False, "\x00" in text
+            return None, MSG_EVENT_TOO_DEEP, nul
+        return text, None, "\x00" in text
     try:
         value = jsontext.loads(text)
     except jsontext.NotJSON:
-        return text, False, "\x00" in text
-    return value, False, jsontext.may_contain_nul(text) and jsontext.contains_nul(value)
+        return text, None, "\x00" in text
+    except jsontext.NumberTooLong:
+        # Parsing stopped at the number: only JSON text is refused, and the NUL rule comes first.
+        valid, nul = jsontext.scan(text)
+        if valid:
+            return None, MSG_NUMBER_TOO_LONG, nul
+        return text, None, "\x00" in text
+    return value, None, jsontext.may_contain_nul(text) and jsontext.contains_nul(value)

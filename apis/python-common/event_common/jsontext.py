@@ -4,6 +4,8 @@
   `orjson.Fragment`, which orjson writes back verbatim, so `12345678901234567890.5` or `1e131072` reach
   PostgreSQL with the digits they were sent with (orjson alone would parse them into a float or refuse
   integers beyond 64 bits).
+- A number longer than MAX_NUMBER_LENGTH characters of JSON text is refused while parsing
+  (`NumberTooLong`): the decoder hands over each number's text before anything is built from it.
 - `NaN`, `Infinity`, `-Infinity` (which the standard library would accept) are not JSON.
 - A lone UTF-16 surrogate escape (`"\\ud800"`) is not text PostgreSQL can store; it is malformed JSON,
   as in the Rust APIs.
@@ -22,9 +24,23 @@ import orjson
 
 Fragment = orjson.Fragment
 
+MAX_NUMBER_LENGTH = 100  # characters of JSON text: sign, digits, ".", exponent (contract: "Numbers")
+
 
 class NotJSON(ValueError):
     """The text is not one complete RFC 8259 JSON value."""
+
+
+class NumberTooLong(Exception):
+    """The text holds a number longer than MAX_NUMBER_LENGTH characters. Not a NotJSON: whether the rest of
+    the text is JSON is not known (parsing stopped at the number)."""
+
+
+def _number(text: str) -> orjson.Fragment:
+    # The decoder passes every number's whole JSON text ("-1.5e7"), integers and fractions alike.
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise NumberTooLong(f"a number of {len(text)} characters")
+    return Fragment(text)
 
 
 def _reject_constant(name: str) -> Any:
@@ -32,7 +48,7 @@ def _reject_constant(name: str) -> Any:
 
 
 # One decoder for every call (json.loads would build a new one per call when given hooks).
-_DECODER = json.JSONDecoder(parse_float=Fragment, parse_int=Fragment, parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_number, parse_constant=_reject_constant)
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -46,7 +62,8 @@ _NUL_ESCAPE = "\\u0000"
 def loads(text: str) -> Any:
     """Decodes exactly one JSON value whose nesting is known to be small. Numbers become Fragments.
 
-    Raises NotJSON for anything that is not one complete JSON value, or that holds a lone surrogate."""
+    Raises NotJSON for anything that is not one complete JSON value, or that holds a lone surrogate;
+    NumberTooLong as soon as a number longer than MAX_NUMBER_LENGTH is met."""
     try:
         value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import urllib.parse
+from collections.abc import Callable
 
 import asyncpg
 
-from event_common.config import Config
+from event_common.config import Config, database_url_has_password
 from event_common.event import MSG_UNSTORABLE, Event
 
 # The statements of the contract, byte for byte: pg_stat_statements groups them across APIs.
@@ -21,7 +22,7 @@ UPSERT_ENTITY_SQL = ("INSERT INTO entities (entity_type, entity_id, data) VALUES
 HEALTH_SQL = "SELECT 1"
 
 HEALTH_TIMEOUT = 2.0  # seconds, as the contract asks
-# One event's transaction, waiting for a pooled connection included; then 503 (as the Go APIs).
+# One event's transaction once it has its connection (the wait for one is DB_ACQUIRE_TIMEOUT); then 503.
 WRITE_TIMEOUT = 30.0
 # Opening one connection, unless DATABASE_URL sets connect_timeout: a database that does not answer turns
 # into "database unavailable" instead of a hung request.
@@ -73,19 +74,26 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 class Store:
     """The event repository over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float):
         self._pool = pool
+        self._acquire_timeout = acquire_timeout
 
     @classmethod
-    async def open(cls, config: Config) -> Store:
+    async def open(cls, config: Config, password: Callable[[], str] | None = None) -> Store:
         """Creates the pool (DATABASE_URL, DB_POOL_MAX). No connection is opened yet, so an API starts even
-        while the database is down; connections open on demand, at most DB_POOL_MAX."""
+        while the database is down; connections open on demand, at most DB_POOL_MAX, each waited for at
+        most DB_ACQUIRE_TIMEOUT. `password` (the secrets store's current db-password) is asked by every
+        connection the pool opens, so a refreshed password serves the connections opened after it; a
+        password in DATABASE_URL wins over it, and it wins over PGPASSWORD."""
         dsn, connect_timeout = split_connect_timeout(config.database_url)
+        extra = {}
+        if password is not None and not database_url_has_password(dsn):
+            extra["password"] = password
         pool = asyncpg.create_pool(
             dsn, min_size=0, max_size=config.db_pool_max, init=_init_connection, reset=_keep_session,
-            timeout=connect_timeout, max_inactive_connection_lifetime=300.0)
+            timeout=connect_timeout, max_inactive_connection_lifetime=300.0, **extra)
         await pool
-        return cls(pool)
+        return cls(pool, config.db_acquire_timeout)
 
     async def close(self) -> None:
         """Waits for connections in use to be released, then closes them all."""
@@ -111,17 +119,28 @@ class Store:
     async def save_event(self, event: Event) -> bool:
         """Writes the event in one transaction: S1 once, then, unless the uuid is already stored, S2 for every
         entity in lock order. Returns True for a duplicate uuid (nothing written). Raises
-        DatabaseUnavailable, Unstorable, or (anything else) the driver's error."""
+        DatabaseUnavailable (no connection within DB_ACQUIRE_TIMEOUT included), Unstorable, or (anything
+        else) the driver's error."""
+        try:
+            # Waiting behind DB_POOL_MAX busy connections, or for a new one to open, all within the timeout.
+            conn = await self._pool.acquire(timeout=self._acquire_timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # timeout, connecting failed (refused, authentication...), pool closing
+            raise DatabaseUnavailable("database unavailable") from exc
         try:
             async with asyncio.timeout(WRITE_TIMEOUT):
                 try:
-                    conn = await self._pool.acquire()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # connecting failed: refused, authentication, timeout...
-                    raise DatabaseUnavailable("database unavailable") from exc
-                try:
                     return await self._write(conn, event)
+                except Exception as exc:
+                    if conn.is_closed():
+                        # The connection died under the write (a database restart): whatever the driver raised
+                        # on the way out (a closed-connection error, or "cannot switch to state …" from the
+                        # rollback of the broken transaction), the database is unavailable, and the pool's other
+                        # connections are as dead.
+                        await self._pool.expire_connections()
+                        raise DatabaseUnavailable("database unavailable") from exc
+                    raise
                 finally:
                     await self._pool.release(conn)
         except DatabaseUnavailable:

@@ -192,3 +192,27 @@ def test_bulk_items_are_validated_one_by_one():
         assert caught.value.message == ev.MSG_BULK_NOT_ARRAY
     with pytest.raises(ValidationError, match="malformed JSON"):
         parse_bulk(b"[")
+
+
+def test_a_number_longer_than_100_characters_anywhere_in_the_body():
+    at_limit, over = "1" * 100, "-" + "1" * 100
+    event = parse_event(body(doc()).replace(b"24439.75", at_limit.encode()))
+    assert at_limit.encode() in event.entities[0][2]
+    assert message_of(body(doc()).replace(b"24439.75", over.encode())) == ev.MSG_NUMBER_TOO_LONG
+    # Anywhere: an unknown field, the header (where a number is already invalid), nested values.
+    unknown = doc()
+    unknown["extra"] = {"deep": [0]}
+    assert message_of(body(unknown).replace(b"[0]", f"[{over}]".encode())) == ev.MSG_NUMBER_TOO_LONG
+    assert message_of(body(doc(eventName=0)).replace(b'"eventName": 0', f'"eventName": {over}'.encode())) == (
+        ev.MSG_NUMBER_TOO_LONG)
+    assert ev.MSG_NUMBER_TOO_LONG == "event contains a number longer than 100 characters"
+
+
+def test_a_long_number_in_one_bulk_item_refuses_the_whole_request():
+    items = [doc(), doc(), doc()]
+    raw = body(items)
+    last = raw.rindex(b"24439.75")
+    raw = raw[:last] + ("9" * 101).encode() + raw[last + len(b"24439.75"):]
+    with pytest.raises(ValidationError) as caught:
+        parse_bulk(raw)
+    assert caught.value.message == ev.MSG_NUMBER_TOO_LONG

@@ -73,3 +73,28 @@ def test_nul_only_through_the_escape():
     assert not jsontext.may_contain_nul('{"a": "x"}')
     assert not jsontext.contains_nul(jsontext.loads('["\\\\u0000"]'))  # escaped backslash, then text
     assert jsontext.contains_nul(jsontext.loads('{"k\\u0000": 1}'))  # keys count too
+
+
+# Numbers of exactly 100 characters of JSON text, and of 101: the contract's limit counts sign, digits,
+# ".", exponent.
+NUMBERS_OF_100 = ["1" * 100, "-" + "1" * 99, "0." + "5" * 98, "-1.5e+" + "9" * 94, "1E" + "0" * 98]
+
+
+@pytest.mark.parametrize("number", NUMBERS_OF_100)
+def test_a_number_of_100_characters_is_kept(number):
+    assert len(number) == 100
+    assert roundtrip(f'{{"n": [{number}]}}') == f'{{"n":[{number}]}}'.encode()
+
+
+@pytest.mark.parametrize("number", ["1" + n if n[0] != "-" else "-1" + n[1:] for n in NUMBERS_OF_100])
+def test_a_number_of_101_characters_is_refused_wherever_it_is(number):
+    assert len(number) == 101
+    for text in (number, f"[{number}]", f'{{"a": {{"b": [1, {number}]}}}}', f' {number} '):
+        with pytest.raises(jsontext.NumberTooLong):
+            jsontext.loads(text)
+
+
+def test_a_long_number_stops_parsing_and_digits_in_strings_do_not_count():
+    with pytest.raises(jsontext.NumberTooLong):
+        jsontext.loads("[" + "9" * 100_000 + ", oops")  # refused before the malformed rest is reached
+    assert jsontext.loads(f'["{"9" * 1000}"]') == ["9" * 1000]

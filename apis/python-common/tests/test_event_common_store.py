@@ -123,3 +123,82 @@ def test_save_merges_ignores_duplicates_and_refuses_unstorable_values():
             await conn.close()
             await store.close()
     asyncio.run(scenario())
+
+
+@needs_database
+def test_a_request_waits_for_a_connection_at_most_db_acquire_timeout():
+    """DB_POOL_MAX=1, its connection held by a write that waits on a row lock: the next write waits, and is
+    DatabaseUnavailable after DB_ACQUIRE_TIMEOUT, having written nothing; one whose connection frees up
+    within the timeout is written."""
+    async def scenario():
+        def config(timeout_ms):
+            return Config.from_env(DEFAULT_REST_PORT, {"DATABASE_URL": DATABASE_URL, "DB_POOL_MAX": "1",
+                                                       "DB_ACQUIRE_TIMEOUT": str(timeout_ms)})
+        blocker = await asyncpg.connect(DATABASE_URL)
+        short, long = await Store.open(config(300)), await Store.open(config(5000))
+        try:
+            for store, released_after in ((short, None), (long, 0.5)):
+                held = parse_event(_event_body("Car", "c-held", '{"a": 1}'))
+                waiting = parse_event(_event_body("Car", "c-waiting", '{"a": 1}'))
+                transaction = blocker.transaction()
+                await transaction.start()
+                # The same uuid, uncommitted: the store's S1 waits for this transaction on the unique index.
+                await blocker.execute("INSERT INTO events (uuid, event_name, event_type, payload) "
+                                      "VALUES ($1::uuid, 'x', 'x', '{}'::jsonb)", held.uuid)
+                holding = asyncio.create_task(store.save_event(held))
+                await asyncio.sleep(0.2)  # it has the pool's one connection now
+                started = asyncio.get_running_loop().time()
+                if released_after is None:
+                    with pytest.raises(DatabaseUnavailable):
+                        await store.save_event(waiting)
+                    waited = asyncio.get_running_loop().time() - started
+                    assert 0.29 <= waited < 1.5, waited
+                    await transaction.rollback()
+                    assert await holding is False
+                    assert await blocker.fetchval("SELECT count(*) FROM events WHERE uuid = $1::uuid", waiting.uuid) == 0
+                else:
+                    writing = asyncio.create_task(store.save_event(waiting))
+                    await asyncio.sleep(released_after)
+                    assert not writing.done()  # waiting, not refused
+                    await transaction.rollback()
+                    assert await holding is False and await writing is False
+                    assert await blocker.fetchval("SELECT count(*) FROM events WHERE uuid = $1::uuid", waiting.uuid) == 1
+        finally:
+            await blocker.close()
+            await short.close()
+            await long.close()
+    asyncio.run(scenario())
+
+
+@needs_database
+def test_a_connection_killed_mid_write_is_unavailable_never_an_internal_error():
+    """A database restart ends a connection while its transaction waits (here: on a row lock, then
+    pg_terminate_backend): the write is DatabaseUnavailable (503 / UNAVAILABLE), whatever the driver raises while
+    the broken transaction unwinds, and the store's next write works on a fresh connection."""
+    async def scenario():
+        store = await Store.open(Config.from_env(DEFAULT_REST_PORT, {"DATABASE_URL": DATABASE_URL, "DB_POOL_MAX": "1"}))
+        admin = await asyncpg.connect(DATABASE_URL)
+        entity_id = f"loan-{uuid.uuid4()}"
+        try:
+            assert await store.save_event(parse_event(_event_body("Loan", entity_id, '{"a": 1}'))) is False
+            lock = admin.transaction()
+            await lock.start()
+            await admin.execute("SELECT 1 FROM entities WHERE entity_type = 'Loan' AND entity_id = $1 FOR UPDATE",
+                                entity_id)
+            write = asyncio.ensure_future(store.save_event(parse_event(_event_body("Loan", entity_id, '{"a": 2}'))))
+            for _ in range(100):  # until the write waits on the lock
+                waiting = await admin.fetchval(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                if waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting, "the write never waited on the row lock"
+            await admin.execute("SELECT pg_terminate_backend($1)", waiting)
+            with pytest.raises(DatabaseUnavailable):
+                await asyncio.wait_for(write, 10)
+            await lock.rollback()
+            assert await store.save_event(parse_event(_event_body("Loan", entity_id, '{"a": 3}'))) is False
+        finally:
+            await admin.close()
+            await store.close()
+    asyncio.run(scenario())

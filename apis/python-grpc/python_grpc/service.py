@@ -1,11 +1,12 @@
 """The gRPC surface of the contract on grpc.aio: com.example.grpc.EventService and the standard
-grpc.health.v1.Health service, both answered from the shared validation and repository (event_common).
-The generated modules (event_service_pb2, event_service_pb2_grpc) come from proto/event_service.proto at
-build time (build.sh)."""
+grpc.health.v1.Health service, both answered from the shared validation and repository (event_common),
+and the interceptor that asks ProcessEvent calls for a token when AUTH_ENABLED is on. The generated modules
+(event_service_pb2, event_service_pb2_grpc) come from proto/event_service.proto at build time (build.sh)."""
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import event_service_pb2 as pb
@@ -13,10 +14,14 @@ import event_service_pb2_grpc as pb_grpc
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from event_common.auth import Authenticator, Unauthenticated
+from event_common.completion import RunToCompletion
 from event_common.event import MSG_UNSTORABLE, ValidationError, event_from_proto
 from event_common.store import DatabaseUnavailable, Unstorable
 
 SERVICE_NAME = "com.example.grpc.EventService"
+# The calls that need a token with auth on; health (legacy HealthCheck, grpc.health.v1) stays open.
+PROTECTED_METHODS = frozenset({f"/{SERVICE_NAME}/ProcessEvent"})
 MSG_UNAVAILABLE = "database unavailable"
 MSG_INTERNAL = "internal error"
 MSG_PROCESSED = "event processed"
@@ -39,17 +44,16 @@ class EventService(pb_grpc.EventServiceServicer):
     """ProcessEvent never answers OK with success=false: a failure is a status (INVALID_ARGUMENT,
     UNAVAILABLE or INTERNAL); a value the database cannot store is INVALID_ARGUMENT."""
 
-    def __init__(self, store: EventStore):
+    def __init__(self, store: EventStore, work: RunToCompletion | None = None):
         self.store = store
+        self.work = work or RunToCompletion()
 
     async def ProcessEvent(self, request: pb.EventRequest, context: grpc.aio.ServicerContext) -> pb.EventResponse:
         try:
             event = event_from_proto(request)
-            # The write is detached from the call: a client that gives up (cancelling this handler) does not
-            # abort a transaction half-way; it still commits or rolls back on its own.
-            write = asyncio.ensure_future(self.store.save_event(event))
-            write.add_done_callback(_retrieve)
-            duplicate = await asyncio.shield(write)
+            # The write is detached from the call: a client that gives up or a deadline that expires
+            # (cancelling this handler) does not abort the transaction; it commits or rolls back on its own.
+            duplicate = await self.work.run(self.store.save_event(event))
         except Exception as exc:
             code, message = self.status(exc)
             await context.abort(code, message)
@@ -81,10 +85,33 @@ class EventService(pb_grpc.EventServiceServicer):
         return grpc.StatusCode.INTERNAL, MSG_INTERNAL
 
 
-def _retrieve(write: asyncio.Future) -> None:
-    """Reads the outcome of a write whose call was cancelled, so asyncio does not report it as lost."""
-    if not write.cancelled():
-        write.exception()
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """AUTH_ENABLED on gRPC: a PROTECTED_METHODS call without a valid token in the metadata `authorization`
+    (`Bearer <token>`, as the REST header) is answered UNAUTHENTICATED with the REST message, before its
+    message is decoded; every other call passes."""
+
+    def __init__(self, authenticator: Authenticator):
+        self.authenticator = authenticator
+
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+            handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        if handler_call_details.method in PROTECTED_METHODS:
+            authorization = next((value for key, value in handler_call_details.invocation_metadata or ()
+                                  if key == "authorization"), None)
+            try:
+                self.authenticator.check(authorization if isinstance(authorization, str) else None)
+            except Unauthenticated as refused:
+                return _refusal(refused.message)
+        return await continuation(handler_call_details)
+
+
+def _refusal(message: str) -> grpc.RpcMethodHandler:
+    """A handler that answers UNAUTHENTICATED; the request stays undecoded bytes (no deserializer)."""
+    async def refuse(_request: bytes, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    return grpc.unary_unary_rpc_method_handler(refuse)
 
 
 class HealthService(health_pb2_grpc.HealthServicer):

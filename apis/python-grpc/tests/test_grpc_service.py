@@ -11,12 +11,14 @@ import event_service_pb2_grpc as pb_grpc
 import grpc
 import orjson
 import pytest
+from api_testing import KEY, FakeStore, GatedStore, token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from event_common import event as ev
+from event_common.auth import Authenticator
 from event_common.event import ValidationError, attribute_value, event_from_proto
 from event_common.store import DatabaseUnavailable, Unstorable
-from python_grpc.service import SERVICE_NAME, EventService, HealthService
+from python_grpc.service import SERVICE_NAME, AuthInterceptor, EventService, HealthService
 
 
 def request(**attributes) -> pb.EventRequest:
@@ -89,29 +91,12 @@ def test_nul_then_nesting_of_attribute_values():
 # ---------------------------------------------------------------------------------------------- served
 
 
-class FakeStore:
-    def __init__(self):
-        self.fail_with: Exception | None = None
-        self.healthy = True
-        self.uuids: set[str] = set()
-
-    async def save_event(self, event) -> bool:
-        if self.fail_with is not None:
-            raise self.fail_with
-        duplicate = event.normalized_uuid in self.uuids
-        self.uuids.add(event.normalized_uuid)
-        return duplicate
-
-    async def ping(self) -> None:
-        if not self.healthy:
-            raise DatabaseUnavailable("database unavailable")
-
-
-def serve(scenario, max_message=1024 * 1024):
+def serve(scenario, max_message=1024 * 1024, authenticator=None, store_class=None):
     """Runs `scenario(store, event_stub, health_stub)` against an in-process server on an ephemeral port."""
     async def main():
-        store, stopping = FakeStore(), asyncio.Event()
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_message)])
+        store, stopping = (store_class or FakeStore)(), asyncio.Event()
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", max_message)],
+                                 interceptors=[AuthInterceptor(authenticator)] if authenticator else None)
         pb_grpc.add_EventServiceServicer_to_server(EventService(store), server)
         health_pb2_grpc.add_HealthServicer_to_server(HealthService(store, stopping), server)
         port = server.add_insecure_port("127.0.0.1:0")
@@ -177,3 +162,67 @@ def test_health_services():
         legacy = await events.HealthCheck(pb.HealthRequest())
         assert (legacy.healthy, legacy.message) == (False, "database unavailable")
     serve(scenario)
+
+
+def test_numbers_longer_than_100_characters_in_attribute_json():
+    stored = event_from_proto(request(n="1" * 100, m=f'{{"x": [{"-" + "2" * 99}]}}')).entities[0][2]
+    assert b'"n":' + b"1" * 100 in stored and b'"m":{"x":[-' + b"2" * 99 + b"]}" in stored
+    assert message_of(request(n="1" * 101)) == ev.MSG_NUMBER_TOO_LONG
+    assert message_of(request(ok="1", m=f' {{"x": [1, 0.{"5" * 99}]}} ')) == ev.MSG_NUMBER_TOO_LONG
+    # Not JSON text, so a string: the digits do not count.
+    stored = event_from_proto(request(a="x" + "1" * 200, b="[" + "1" * 200 + ", oops")).entities[0][2]
+    assert json.loads(stored) == {"a": "x" + "1" * 200, "b": "[" + "1" * 200 + ", oops"}
+    # The contract's order: NUL, then nesting, then numbers.
+    assert message_of(request(n="1" * 101, s='"\\u0000"')) == ev.MSG_NUL
+    assert message_of(request(n=f'["\\u0000", {"1" * 101}]')) == ev.MSG_NUL
+    assert message_of(request(n="1" * 101, deep=nested(60))) == ev.MSG_EVENT_TOO_DEEP
+
+
+# ------------------------------------------------------------------------------------------ auth
+
+def test_auth_on_process_event_needs_a_token_health_stays_open():
+    async def scenario(store, events, health):
+        assert await status_of(events.ProcessEvent(request())) == (grpc.StatusCode.UNAUTHENTICATED,
+                                                                   "missing bearer token")
+        for value in ("Basic abc", "Bearer "):
+            assert await status_of(events.ProcessEvent(request(), metadata=(("authorization", value),))) == (
+                grpc.StatusCode.UNAUTHENTICATED, "missing bearer token")
+        for bad in ("x.y.z", token(exp_in=-60), token(key=KEY + "!")):
+            assert await status_of(events.ProcessEvent(request(), metadata=(("authorization", f"Bearer {bad}"),))) == (
+                grpc.StatusCode.UNAUTHENTICATED, "invalid token")
+        # Refused before the message is looked at: an invalid one is still UNAUTHENTICATED.
+        invalid = request()
+        invalid.event_header.uuid = "nope"
+        assert (await status_of(events.ProcessEvent(invalid)))[0] == grpc.StatusCode.UNAUTHENTICATED
+        assert not store.uuids
+        response = await events.ProcessEvent(request(), metadata=(("authorization", f"bearer {token()}"),))
+        assert response.success and len(store.uuids) == 1
+        assert (await events.HealthCheck(pb.HealthRequest())).healthy
+        assert (await health.Check(health_pb2.HealthCheckRequest())).status == health_pb2.HealthCheckResponse.SERVING
+    serve(scenario, authenticator=Authenticator(lambda: KEY))
+
+
+# ------------------------------------------------------------------------------- run to completion
+
+
+@pytest.mark.parametrize("ending", ["cancel", "deadline"])
+def test_a_cancelled_call_or_expired_deadline_does_not_interrupt_the_write(ending):
+    async def scenario(store, events, _health):
+        message = request()
+        call = events.ProcessEvent(message, timeout=0.5 if ending == "deadline" else None)
+        await asyncio.wait_for(store.writing.wait(), 5)
+        if ending == "cancel":
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        else:
+            assert (await status_of(call))[0] == grpc.StatusCode.DEADLINE_EXCEEDED
+        await asyncio.sleep(0.2)  # the server has seen the end of the call and cancelled its handler
+        assert not store.uuids
+        store.gate.set()
+        for _ in range(100):
+            if store.uuids:
+                break
+            await asyncio.sleep(0.01)
+        assert store.uuids == {message.event_header.uuid.lower()}
+    serve(scenario, store_class=GatedStore)

@@ -1,15 +1,19 @@
 """python-rest: the lab's event API over HTTP/1.1 — Starlette on uvicorn (uvloop + httptools), asyncpg.
-Settings come only from the environment contract (contract/CONTRACT.md). One process, one event loop
-(see README.md, "Worker model"). On SIGTERM uvicorn stops accepting, finishes the requests in flight
-(at most 30 s), the pool is closed, and the process exits 0."""
+Settings come only from the environment contract (contract/CONTRACT.md), secrets from SECRETS_URL when set
+(read before the server starts: an API without them exits 1). One process, one event loop (see README.md,
+"Worker model"). On SIGTERM uvicorn stops accepting, finishes the requests in flight (at most 30 s), the
+pool is closed, and the process exits 0."""
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 
 import uvicorn
 
+from event_common.auth import authenticator_for
 from event_common.config import DEFAULT_REST_PORT, Config, ConfigError
+from event_common.secret_store import DB_PASSWORD, SecretStore, SecretUnavailable
 from event_common.store import Store
 from python_rest.app import create_app
 
@@ -23,18 +27,34 @@ def main() -> int:
         print(f"python-rest: {exc}", file=sys.stderr)
         return 1
     log = config.configure_logging()
+    secrets = SecretStore.for_config(config)
+    secrets_note = ""
+    if secrets is not None:
+        try:
+            took = asyncio.run(secrets.load())
+        except SecretUnavailable as exc:
+            print(f"python-rest: {exc}", file=sys.stderr)
+            return 1
+        secrets_note = f", secrets read in {took * 1000:.0f} ms"
+    refreshing: asyncio.Task[None] | None = None
 
     async def open_store() -> Store:
-        store = await Store.open(config)
-        log.info("listening on %s:%d, dbPoolMax=%d, maxBodyBytes=%d", config.bind_address, config.port,
-                 config.db_pool_max, config.max_body_bytes)
+        nonlocal refreshing
+        store = await Store.open(config, secrets.getter(DB_PASSWORD) if secrets is not None else None)
+        if secrets is not None:
+            refreshing = secrets.start_refreshing(config.secrets_refresh_interval_ms / 1000)
+        log.info("listening on %s:%d, dbPoolMax=%d, dbAcquireTimeoutMs=%d, maxBodyBytes=%d, auth=%s%s",
+                 config.bind_address, config.port, config.db_pool_max, config.db_acquire_timeout_ms,
+                 config.max_body_bytes, "on" if config.auth_enabled else "off", secrets_note)
         return store
 
     async def close_store(store: Store) -> None:
         log.info("shutting down")
+        if refreshing is not None:
+            refreshing.cancel()
         await store.close()
 
-    app = create_app(open_store, close_store, config.max_body_bytes)
+    app = create_app(open_store, close_store, config.max_body_bytes, authenticator_for(config, secrets))
     # uvicorn drains on SIGTERM, then re-raises the signal with the handler it found: make that an exit 0,
     # as the contract asks (a SIGTERM before the server runs exits 0 at once, nothing being in flight).
     signal.signal(signal.SIGTERM, _exit_zero)

@@ -1,6 +1,7 @@
-"""The REST contract on Starlette: three routes, JSON 404/405/500, content type (415) and body limit (413)
-before anything is parsed. No middleware beyond Starlette's own error handling; nothing is logged per
-request."""
+"""The REST contract on Starlette: three routes, JSON 404/405/500, the token (401, auth on), content type
+(415) and body limit (413) before anything is read or parsed. Once the body is in, the work runs to the
+end even if the client goes away (event_common.completion). No middleware beyond Starlette's own error
+handling; nothing is logged per request."""
 from __future__ import annotations
 
 import contextlib
@@ -10,10 +11,12 @@ from typing import TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from event_common.auth import Authenticator
+from event_common.completion import RunToCompletion
 from python_rest.service import (
     BULK_PATH,
     EVENTS_PATH,
@@ -21,6 +24,7 @@ from python_rest.service import (
     MSG_INTERNAL,
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
+    UNAUTHORIZED_HEADERS,
     EventStore,
     Service,
     error,
@@ -32,26 +36,29 @@ JSON = "application/json"
 
 def _respond(answer: tuple[int, bytes]) -> Response:
     status, body = answer
-    return Response(body, status, media_type=JSON)
+    return Response(body, status, headers=UNAUTHORIZED_HEADERS if status == 401 else None, media_type=JSON)
 
 
 StoreT = TypeVar("StoreT", bound=EventStore)
 
 
 def create_app(open_store: Callable[[], Awaitable[StoreT]], close_store: Callable[[StoreT], Awaitable[None]],
-               max_body_bytes: int) -> Starlette:
+               max_body_bytes: int, authenticator: Authenticator | None = None) -> Starlette:
     """The ASGI application. The store is opened at start-up (lifespan) and closed at shutdown, after
-    the server has finished the requests in flight."""
+    the server has finished the requests in flight and the work of requests whose clients went away has
+    ended. `authenticator`: AUTH_ENABLED's token check, None when off."""
     service: Service | None = None
+    work = RunToCompletion()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         nonlocal service
         store = await open_store()
-        service = Service(store, max_body_bytes)
+        service = Service(store, max_body_bytes, authenticator)
         try:
             yield
         finally:
+            await work.drain()
             await close_store(store)
 
     def running() -> Service:
@@ -60,31 +67,37 @@ def create_app(open_store: Callable[[], Awaitable[StoreT]], close_store: Callabl
         return service
 
     async def read_body(request: Request) -> bytes | Response:
-        """The body, at most MAX_BODY_BYTES; or the 415/413 answer."""
+        """The body, at most MAX_BODY_BYTES; or the 401/415/413 answer, the body left unread."""
         service = running()
-        refused = service.check_post(request.headers.get("content-type"), request.headers.get("content-length"))
+        headers = request.headers
+        refused = service.check_post(headers.get("authorization"), headers.get("content-type"),
+                                     headers.get("content-length"))
         if refused is not None:
             return _respond(refused)
         chunks = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > service.max_body_bytes:
-                return _respond(service.too_large)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > service.max_body_bytes:
+                    return _respond(service.too_large)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # The body did not arrive in full: nothing is written, and nobody is left to answer.
+            return Response(status_code=400)
         return b"".join(chunks)
 
     async def post_event(request: Request) -> Response:
         body = await read_body(request)
         if isinstance(body, Response):
             return body
-        return _respond(await running().post_event(body))
+        return _respond(await work.run(running().post_event(body)))
 
     async def post_bulk(request: Request) -> Response:
         body = await read_body(request)
         if isinstance(body, Response):
             return body
-        return _respond(await running().post_bulk(body))
+        return _respond(await work.run(running().post_bulk(body)))
 
     async def health(_request: Request) -> Response:
         return _respond(await running().health())

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import orjson
 
+from event_common.auth import Authenticator, Unauthenticated
 from event_common.event import MSG_UNSTORABLE, ValidationError, event_from_json, parse_bulk, parse_event
 from event_common.store import DatabaseUnavailable, Unstorable
 
@@ -23,6 +24,8 @@ MSG_UNAVAILABLE = "database unavailable"
 MSG_INTERNAL = "internal error"
 
 HEALTHY = orjson.dumps({"status": "healthy"})
+# Every 401 says which scheme it wants (RFC 6750).
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 log = logging.getLogger("perflab.api")
 
@@ -47,18 +50,27 @@ def is_json_content_type(content_type: str | None) -> bool:
 
 
 class Service:
-    """Answers the REST contract over a store, with the MAX_BODY_BYTES limit."""
+    """Answers the REST contract over a store, with the MAX_BODY_BYTES limit and, when `authenticator` is
+    given (AUTH_ENABLED), a JWT on every event request."""
 
-    def __init__(self, store: EventStore, max_body_bytes: int):
+    def __init__(self, store: EventStore, max_body_bytes: int, authenticator: Authenticator | None = None):
         self.store = store
         self.max_body_bytes = max_body_bytes
+        self.authenticator = authenticator
         self.unsupported_content_type = error(415, MSG_UNSUPPORTED_CONTENT_TYPE)
         self.too_large = error(413, f"request body exceeds {max_body_bytes} bytes")
         self.unavailable = error(503, MSG_UNAVAILABLE)
 
-    def check_post(self, content_type: str | None, content_length: str | None) -> tuple[int, bytes] | None:
-        """The rules that come before validation, in the contract's order: content type (415), then size
-        (413) when the length is declared. None when the body may be read (at most MAX_BODY_BYTES)."""
+    def check_post(self, authorization: str | None, content_type: str | None,
+                   content_length: str | None) -> tuple[int, bytes] | None:
+        """The rules that come before the body is read, in the contract's order: the token (401, auth on),
+        content type (415), then size (413) when the length is declared. None when the body may be read
+        (at most MAX_BODY_BYTES). A 401 goes out with UNAUTHORIZED_HEADERS."""
+        if self.authenticator is not None:
+            try:
+                self.authenticator.check(authorization)
+            except Unauthenticated as refused:
+                return error(401, refused.message)
         if not is_json_content_type(content_type):
             return self.unsupported_content_type
         if content_length is not None and content_length.isdigit() and int(content_length) > self.max_body_bytes:

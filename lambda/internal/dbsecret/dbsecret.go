@@ -1,6 +1,7 @@
-// Package dbsecret reads a Lambda's database credentials from AWS Secrets Manager: DATABASE_SECRET_ARN
-// names the RDS-managed secret, a JSON object with "username" and "password" (contract/CONTRACT.md,
-// "Environment"). It is read once per execution environment, at cold start, and never logged.
+// Package dbsecret reads a Lambda's secrets from AWS Secrets Manager: DATABASE_SECRET_ARN names the
+// RDS-managed secret, a JSON object with "username" and "password" (contract/CONTRACT.md, "Environment"),
+// and JWT_SECRET_ARN a secret whose text is the JWT key ("Secrets"). They are read once per execution
+// environment, at cold start, and never logged.
 package dbsecret
 
 import (
@@ -63,6 +64,20 @@ func Fetch(ctx context.Context, secretID string, options ...func(*awsconfig.Load
 }
 
 func fetch(ctx context.Context, secretID string, l limits, options ...func(*awsconfig.LoadOptions) error) (Credentials, error) {
+	text, err := fetchText(ctx, secretID, l, options...)
+	if err != nil {
+		return Credentials{}, err
+	}
+	return parse(text)
+}
+
+// FetchText reads secretID's SecretString as it is, with the same bounds and retries as Fetch: the JWT
+// key of JWT_SECRET_ARN. Errors never contain the value.
+func FetchText(ctx context.Context, secretID string, options ...func(*awsconfig.LoadOptions) error) (string, error) {
+	return fetchText(ctx, secretID, defaultLimits, options...)
+}
+
+func fetchText(ctx context.Context, secretID string, l limits, options ...func(*awsconfig.LoadOptions) error) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	defaults := []func(*awsconfig.LoadOptions) error{
@@ -76,14 +91,14 @@ func fetch(ctx context.Context, secretID string, l limits, options ...func(*awsc
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(defaults, options...)...)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("loading the AWS configuration: %w", err)
+		return "", fmt.Errorf("loading the AWS configuration: %w", err)
 	}
 	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx,
 		&secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
 	if err != nil {
-		return Credentials{}, fmt.Errorf("reading the database secret %s: %w", secretID, err)
+		return "", fmt.Errorf("reading the secret %s: %w", secretID, err)
 	}
-	return parse(aws.ToString(out.SecretString))
+	return aws.ToString(out.SecretString), nil
 }
 
 // parse reads the RDS-managed secret's JSON. Its messages never quote the text: it holds the password.

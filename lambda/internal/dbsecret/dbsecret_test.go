@@ -173,3 +173,12 @@ func TestCredentialsNeverPrintThePassword(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchTextReadsTheSecretAsItIs(t *testing.T) {
+	const key = ` a JWT key of 32 bytes or more, "as is" `
+	server, calls := fakeSecretsManager(t, func(_ int, w http.ResponseWriter, _ *http.Request) { answer(w, key) })
+	got, err := FetchText(context.Background(), testARN, local(t, server.URL)...)
+	if err != nil || got != key || calls.Load() != 1 {
+		t.Fatalf("got %q, %v after %d calls", got, err, calls.Load())
+	}
+}

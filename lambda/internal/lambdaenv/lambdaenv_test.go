@@ -46,20 +46,31 @@ func fromEnv(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
-// fakeFetch is Secrets Manager holding one secret; it counts the reads.
+// fakeFetch is Secrets Manager holding one database secret at arn and one JWT key at keyARN; it counts
+// the reads.
 type fakeFetch struct {
-	arn   string
-	creds dbsecret.Credentials
-	err   error
-	calls int
+	arn    string
+	creds  dbsecret.Credentials
+	keyARN string
+	key    string
+	err    error
+	calls  int
 }
 
-func (f *fakeFetch) fetch(_ context.Context, arn string) (dbsecret.Credentials, error) {
+func (f *fakeFetch) Credentials(_ context.Context, arn string) (dbsecret.Credentials, error) {
 	f.calls++
 	if arn != f.arn {
 		return dbsecret.Credentials{}, fmt.Errorf("no secret %s", arn)
 	}
 	return f.creds, f.err
+}
+
+func (f *fakeFetch) Text(_ context.Context, arn string) (string, error) {
+	f.calls++
+	if arn != f.keyARN {
+		return "", fmt.Errorf("no secret %s", arn)
+	}
+	return f.key, f.err
 }
 
 const testARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1-AbCdEf"
@@ -84,7 +95,7 @@ func TestSecretGivesThePasswordTheURLLacks(t *testing.T) {
 		"postgres://app@db.example:5432/events?sslmode=require":   "app", // the URL's user wins
 		"postgresql://db.example/events?sslmode=require":          "bench",
 	} {
-		cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": " " + testARN}), secret.fetch)
+		cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": " " + testARN}), secret)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +115,7 @@ func TestSecretGivesThePasswordTheURLLacks(t *testing.T) {
 func TestPasswordInTheURLWins(t *testing.T) {
 	secret := &fakeFetch{arn: testARN, creds: dbsecret.Credentials{Username: "other", Password: "from-secret"}}
 	url := "postgres://bench:from-url@db/events"
-	cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": testARN}), secret.fetch)
+	cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": testARN}), secret)
 	if err != nil || cfg.DatabaseURL != url {
 		t.Fatalf("got %q, %v", cfg.DatabaseURL, err)
 	}
@@ -113,7 +124,7 @@ func TestPasswordInTheURLWins(t *testing.T) {
 func TestNoSecretNoRead(t *testing.T) {
 	secret := &fakeFetch{arn: testARN}
 	for _, arn := range []string{"", "  "} {
-		cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": "postgres://bench@db/events", "DATABASE_SECRET_ARN": arn}), secret.fetch)
+		cfg, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": "postgres://bench@db/events", "DATABASE_SECRET_ARN": arn}), secret)
 		if err != nil || cfg.DatabaseURL != "postgres://bench@db/events" || cfg.DBPoolMax != DefaultDBPoolMax {
 			t.Fatalf("got %+v, %v", cfg, err)
 		}
@@ -126,24 +137,78 @@ func TestNoSecretNoRead(t *testing.T) {
 func TestSecretFailuresStopTheStartWithoutThePassword(t *testing.T) {
 	env := fromEnv(map[string]string{"DATABASE_URL": "postgres://bench@db/events", "DATABASE_SECRET_ARN": testARN})
 	failing := &fakeFetch{arn: testARN, err: errors.New("AccessDeniedException")}
-	if _, err := load(context.Background(), env, failing.fetch); err == nil || !strings.Contains(err.Error(), "DATABASE_SECRET_ARN") {
+	if _, err := load(context.Background(), env, failing); err == nil || !strings.Contains(err.Error(), "DATABASE_SECRET_ARN") {
 		t.Fatalf("got %v", err)
 	}
 	noUser := &fakeFetch{arn: testARN, creds: dbsecret.Credentials{Password: "s3cret"}}
-	_, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": "postgres://db/events", "DATABASE_SECRET_ARN": testARN}), noUser.fetch)
+	_, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": "postgres://db/events", "DATABASE_SECRET_ARN": testARN}), noUser)
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("got %v", err)
 	}
 	for _, url := range []string{"host=db user=bench", "postgres://bench@db:port/events"} {
-		_, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": testARN}), noUser.fetch)
+		_, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_URL": url, "DATABASE_SECRET_ARN": testARN}), noUser)
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("%s: got %v", url, err)
 		}
 	}
 	// An invalid contract is reported before any read.
 	invalid := &fakeFetch{arn: testARN}
-	if _, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_SECRET_ARN": testARN}), invalid.fetch); err == nil || invalid.calls != 0 {
+	if _, err := load(context.Background(), fromEnv(map[string]string{"DATABASE_SECRET_ARN": testARN}), invalid); err == nil || invalid.calls != 0 {
 		t.Fatalf("got %v after %d reads", err, invalid.calls)
+	}
+}
+
+const keyARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf"
+
+func TestJWTKeyFromSecretsManager(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	base := map[string]string{"DATABASE_URL": "postgres://bench:pw@db/events", "JWT_SECRET_ARN": keyARN}
+	with := func(extra map[string]string) map[string]string {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	cases := []struct {
+		name      string
+		env       map[string]string
+		stored    string
+		wantKey   string
+		wantReads int
+		wantErr   string
+	}{
+		{"auth on: the key is the secret's text", with(map[string]string{"AUTH_ENABLED": "true"}), key, key, 1, ""},
+		{"the secret wins over JWT_SECRET_KEY", with(map[string]string{"AUTH_ENABLED": "1", "JWT_SECRET_KEY": strings.Repeat("e", 32)}), key, key, 1, ""},
+		{"auth off: not read", with(nil), key, "", 0, ""},
+		{"a secrets store provides the key instead", with(map[string]string{"AUTH_ENABLED": "true", "SECRETS_URL": "http://127.0.0.1:1"}), key, "", 0, ""},
+		{"a short key stops the start without quoting it", with(map[string]string{"AUTH_ENABLED": "true"}), "short-key", "", 1, "JWT_SECRET_ARN"},
+		{"an invalid AUTH_ENABLED is reported, nothing read", with(map[string]string{"AUTH_ENABLED": "maybe"}), key, "", 0, "AUTH_ENABLED"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			secrets := &fakeFetch{keyARN: keyARN, key: c.stored}
+			cfg, err := load(context.Background(), fromEnv(c.env), secrets)
+			switch {
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "short-key")):
+				t.Fatalf("got %v, want an error naming %s", err, c.wantErr)
+			case c.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case c.wantErr == "" && string(cfg.JWTSecretKey) != c.wantKey:
+				t.Fatal("wrong key")
+			}
+			if secrets.calls != c.wantReads {
+				t.Fatalf("%d reads, want %d", secrets.calls, c.wantReads)
+			}
+		})
+	}
+	failing := &fakeFetch{keyARN: keyARN, err: errors.New("AccessDeniedException")}
+	if _, err := load(context.Background(), fromEnv(with(map[string]string{"AUTH_ENABLED": "true"})), failing); err == nil ||
+		!strings.Contains(err.Error(), "JWT_SECRET_ARN") {
+		t.Fatalf("got %v", err)
 	}
 }
 

@@ -15,22 +15,24 @@ import (
 
 // Store is a *store.Store opened on first use.
 type Store struct {
-	cfg  config.Config
-	once sync.Once
-	st   *store.Store
-	err  error
-	open func(context.Context, config.Config) (*store.Store, error)
+	cfg     config.Config
+	options []store.Option
+	once    sync.Once
+	st      *store.Store
+	err     error
+	open    func(context.Context, config.Config, ...store.Option) (*store.Store, error)
 }
 
-// New returns a store that opens its pool (DATABASE_URL, DB_POOL_MAX) on first use.
-func New(cfg config.Config) *Store {
-	return &Store{cfg: cfg, open: store.Open}
+// New returns a store that opens its pool (DATABASE_URL, DB_POOL_MAX, DB_ACQUIRE_TIMEOUT, and the
+// options: the password from the secrets store) on first use.
+func New(cfg config.Config, options ...store.Option) *Store {
+	return &Store{cfg: cfg, options: options, open: store.Open}
 }
 
 func (s *Store) get(ctx context.Context) (*store.Store, error) {
 	s.once.Do(func() {
 		// The pool outlives this invocation: detach it from the invocation's deadline.
-		s.st, s.err = s.open(context.WithoutCancel(ctx), s.cfg)
+		s.st, s.err = s.open(context.WithoutCancel(ctx), s.cfg, s.options...)
 	})
 	return s.st, s.err
 }

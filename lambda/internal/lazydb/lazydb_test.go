@@ -14,9 +14,9 @@ func TestPoolOpensOnFirstUseOnlyOnce(t *testing.T) {
 	opened := 0
 	s := New(config.Config{DatabaseURL: "postgres://bench@127.0.0.1:1/none", DBPoolMax: 2})
 	openStore := s.open
-	s.open = func(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	s.open = func(ctx context.Context, cfg config.Config, options ...store.Option) (*store.Store, error) {
 		opened++
-		return openStore(ctx, cfg)
+		return openStore(ctx, cfg, options...)
 	}
 	if opened != 0 {
 		t.Fatal("opened before the first invocation")

@@ -64,6 +64,9 @@ type Options struct {
 	AllowRemote bool    `json:"allowRemote"`
 	Segment     string  `json:"segment"`
 	StartAt     string  `json:"startAt,omitempty"`
+	// Auth: every request carries the bearer token of $JWT_TOKEN (the original lab's variable). The
+	// summary says a token was sent, never which.
+	Auth bool `json:"auth"`
 }
 
 // Main runs the command line and returns the exit code.
@@ -127,6 +130,7 @@ func newRunFlags(o *Options, rf *runFlags) *flag.FlagSet {
 	fs.StringVar(&o.MaxDuration, "max-duration", "", "safety cap on the whole run (default: planned time + 6 timeouts + 30s)")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a non-loopback target (reserved for the AWS stack)")
 	fs.StringVar(&o.Segment, "segment", "1/1", "K/N: this instance's part of a run split over N generators (its share of every phase's VUs or arrivals)")
+	fs.BoolVar(&o.Auth, "auth", false, "send `Authorization: Bearer $JWT_TOKEN` with every request (gRPC: metadata authorization)")
 	fs.StringVar(&o.StartAt, "start-at", "", "RFC 3339 wall-clock time at which the run starts; every phase then starts at an agreed time (for --segment)")
 	fs.StringVar(&rf.summaryPath, "summary", "", "write the summary JSON here")
 	fs.StringVar(&rf.samplesPath, "samples", "", "write raw samples (gzip CSV) here")
@@ -233,7 +237,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.Seed == 0 {
 		o.Seed = 1 + rand.Uint64N(1<<31) // small enough to read and to survive any JSON reader
 	}
-	cfg := runner.Config{Protocol: o.Protocol, Target: tg, Phases: phases, Warmup: warmup, ThinkTime: think,
+	var token string
+	if o.Auth {
+		if token = strings.TrimSpace(os.Getenv("JWT_TOKEN")); token == "" {
+			return usageErr("--auth needs the token in JWT_TOKEN (bench token prints one for the local stack)")
+		}
+	}
+	cfg := runner.Config{Token: token, Protocol: o.Protocol, Target: tg, Phases: phases, Warmup: warmup, ThinkTime: think,
 		MaxVUs: o.MaxVUs, Connections: o.Connections, Timeout: timeout, PayloadSize: payload.Size(o.PayloadSize),
 		EntityPool: o.EntityPool, Seed: o.Seed, MaxDuration: maxDuration, SamplesPath: *samplesPath,
 		Segment: seg, StartAt: startAt,

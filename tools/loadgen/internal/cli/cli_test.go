@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,5 +162,41 @@ func TestSegmentAndStartAtUsage(t *testing.T) {
 	smoke := []string{"run", "--protocol", "rest", "--target", "http://127.0.0.1:1", "--mode", "smoke", "--start-at", future}
 	if code, _, stderr := runCLI(t, smoke...); code != ExitUsage || !strings.Contains(stderr, "smoke") {
 		t.Errorf("smoke with --start-at: exit %d %s", code, stderr)
+	}
+}
+
+// --auth takes the token from JWT_TOKEN: refused without one; with one, every request carries it and the
+// summary says a token was sent without holding it.
+func TestAuthSendsJWTTokenAndNeverWritesIt(t *testing.T) {
+	const token = "aaa.bbb.ccc"
+	t.Setenv("JWT_TOKEN", "")
+	if code, _, stderr := runCLI(t, "run", "--protocol", "rest", "--target", "http://127.0.0.1:1", "--mode", "smoke",
+		"--auth"); code != ExitUsage || !strings.Contains(stderr, "JWT_TOKEN") {
+		t.Fatalf("--auth without JWT_TOKEN: exit %d, %s", code, stderr)
+	}
+	var authorized, total atomic.Int64
+	rest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		total.Add(1)
+		if r.Header.Get("Authorization") == "Bearer "+token {
+			authorized.Add(1)
+		}
+		_, _ = w.Write([]byte(`{"success":true}`))
+	}))
+	defer rest.Close()
+	t.Setenv("JWT_TOKEN", token)
+	summary := filepath.Join(t.TempDir(), "sum.json")
+	if code, _, stderr := runCLI(t, "run", "--protocol", "rest", "--target", rest.URL, "--mode", "smoke", "--auth",
+		"--summary", summary); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if total.Load() == 0 || authorized.Load() != total.Load() {
+		t.Fatalf("%d of %d requests carried the token", authorized.Load(), total.Load())
+	}
+	written, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(written), token) || !strings.Contains(string(written), `"auth": true`) && !strings.Contains(string(written), `"auth":true`) {
+		t.Fatalf("summary must say auth without the token: %s", written)
 	}
 }

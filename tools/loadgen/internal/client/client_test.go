@@ -35,11 +35,18 @@ func stream(t *testing.T) *payload.Stream {
 
 func newClient(t *testing.T, protocol, raw string, timeout time.Duration) Client {
 	t.Helper()
+	return newClientWith(t, protocol, raw, Options{Timeout: timeout})
+}
+
+// newClientWith makes VU 0's client from these options, with protocol and target filled in.
+func newClientWith(t *testing.T, protocol, raw string, o Options) Client {
+	t.Helper()
 	tg, err := target.Parse(protocol, raw, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := NewFactory(Options{Protocol: protocol, Target: tg, Timeout: timeout})
+	o.Protocol, o.Target = protocol, tg
+	f, err := NewFactory(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -21,6 +22,7 @@ var processEvent = pb.EventService_ProcessEvent_FullMethodName
 type grpcClient struct {
 	conn    *grpc.ClientConn
 	timeout time.Duration
+	md      metadata.MD // the bearer token's metadata, or nil
 	resp    eventResponse
 }
 
@@ -101,6 +103,9 @@ var callOptions = []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})}
 func (c *grpcClient) Send(parent context.Context, req Request) Outcome {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
+	if c.md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, c.md)
+	}
 	msg := rawMessage(req.Body)
 	err := c.conn.Invoke(ctx, processEvent, &msg, &c.resp, callOptions...)
 	if err == nil {

@@ -36,6 +36,7 @@ type Config struct {
 	ThinkTime   time.Duration
 	MaxVUs      int // open model: workers, i.e. the cap on requests in flight
 	Connections int
+	Token       string // bearer token sent with every request (--auth); never echoed into the summary
 	Timeout     time.Duration
 	PayloadSize payload.Size
 	EntityPool  int
@@ -111,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return sum, fmt.Errorf("%w: %s: %v", ErrUnreachable, cfg.Target.Address, err)
 	}
 	factory, err := client.NewFactory(client.Options{Protocol: cfg.Protocol, Target: cfg.Target,
-		Timeout: cfg.Timeout, Connections: cfg.Connections})
+		Timeout: cfg.Timeout, Connections: cfg.Connections, Token: cfg.Token})
 	if err != nil {
 		return sum, err
 	}

@@ -16,23 +16,26 @@ public final class AttributeValues {
     }
 
     /**
-     * An attribute value with the contract's checks: {@code tooDeep} when it is JSON text nesting deeper
-     * than {@link JsonNesting#MAX_ATTRIBUTE_NESTING} levels ({@code value} is then JSON null: the event is
-     * rejected) and then {@code containsNul} when a string or key of it contains U+0000 (a value that is
-     * kept is in the tree, where the validator looks for NUL itself).
+     * An attribute value with the contract's checks. When it is JSON text nesting deeper than
+     * {@link JsonLimits#MAX_ATTRIBUTE_NESTING} levels {@code tooDeep} is set, else when it has a number longer
+     * than {@link JsonLimits#MAX_NUMBER_LENGTH} characters {@code numberTooLong}; either rejects the event, so
+     * {@code value} is then JSON null and {@code containsNul} tells whether a string or key of it contains
+     * U+0000 (a value that is kept is in the tree, where the validator looks for NUL itself).
      */
-    public record Checked(JsonNode value, boolean tooDeep, boolean containsNul) {
+    public record Checked(JsonNode value, boolean tooDeep, boolean numberTooLong, boolean containsNul) {
     }
 
     public static Checked check(String value) {
-        if (JsonNesting.nestsDeeper(value, JsonNesting.MAX_ATTRIBUTE_NESTING)) {
-            JsonNesting.Scan scan = JsonNesting.scan(value);
+        JsonLimits.Shape shape = JsonLimits.measure(value, JsonLimits.MAX_ATTRIBUTE_NESTING);
+        if (!shape.withinLimits()) {
+            JsonLimits.Scan scan = JsonLimits.scan(value);
             if (scan.valid()) {
-                return new Checked(NullNode.getInstance(), true, scan.containsNul());
+                return new Checked(NullNode.getInstance(), shape.tooDeep(), !shape.tooDeep(), scan.containsNul());
             }
-            return new Checked(TextNode.valueOf(value), false, false);
+            // Not JSON text (e.g. a long run of digits inside words): an ordinary string, no limit applies.
+            return new Checked(TextNode.valueOf(value), false, false, false);
         }
-        return new Checked(fromWireString(value), false, false);
+        return new Checked(fromWireString(value), false, false, false);
     }
 
     public static JsonNode fromWireString(String value) {

@@ -31,8 +31,15 @@ public final class EventRepository {
     /**
      * S1 once; when it inserted nothing the uuid is already stored and the transaction is rolled back.
      * Otherwise S2 once per entity in (entityType, entityId) order, then commit.
+     *
+     * <p>Once subscribed the transaction runs to its commit or rollback even if the subscriber cancels
+     * (client disconnect, cancelled gRPC call, expired deadline): see {@link Uninterruptible}.
      */
     public Mono<StoreResult> store(ValidEvent event) {
+        return Uninterruptible.of(transaction(event));
+    }
+
+    private Mono<StoreResult> transaction(ValidEvent event) {
         String payload = event.canonicalJson();
         return Mono.usingWhen(
                 connections.create(),

@@ -17,6 +17,7 @@ public final class Messages {
     public static final String ENTITIES_INVALID = "eventBody.entities must be an array of 1 to 100 entities";
     public static final String NUL_CHARACTER = "event must not contain the NUL character (U+0000)";
     public static final String EVENT_TOO_DEEP = "event nests deeper than 64 levels";
+    public static final String NUMBER_TOO_LONG = "event contains a number longer than 100 characters";
     public static final String UNSTORABLE_VALUE = "event contains a value the database cannot store";
 
     public static final String EVENT_PROCESSED = "event processed";
@@ -28,6 +29,8 @@ public final class Messages {
     public static final String METHOD_NOT_ALLOWED = "method not allowed";
     public static final String UNSUPPORTED_CONTENT_TYPE = "unsupported content type: use application/json";
     public static final String HEALTHY = "healthy";
+    public static final String MISSING_BEARER_TOKEN = "missing bearer token";
+    public static final String INVALID_TOKEN = "invalid token";
 
     private Messages() {
     }

@@ -74,4 +74,76 @@ class AppConfigTest {
                 .isInstanceOf(ConfigException.class);
         assertThatThrownBy(() -> ConnectionPools.sslMode("sometimes")).isInstanceOf(ConfigException.class);
     }
+
+    private static final String DB = "postgres://u@h/db";
+    private static final String KEY = "0123456789abcdef0123456789abcdef"; // 32 bytes
+
+    private static AppConfig withSettings(String... keyValues) {
+        Map<String, String> env = new HashMap<>(Map.of("DATABASE_URL", DB));
+        for (int i = 0; i < keyValues.length; i += 2) {
+            env.put(keyValues[i], keyValues[i + 1]);
+        }
+        return AppConfig.fromEnvironment(env, 8080);
+    }
+
+    @Test
+    void saturationAuthAndSecretsDefaults() {
+        AppConfig config = withSettings();
+        assertThat(config.dbAcquireTimeout()).isEqualTo(java.time.Duration.ofMillis(5000));
+        assertThat(config.auth().enabled()).isFalse();
+        assertThat(config.secrets()).isNull();
+        assertThat(withSettings("DB_ACQUIRE_TIMEOUT", "250").dbAcquireTimeout().toMillis()).isEqualTo(250);
+    }
+
+    @Test
+    void authEnabledAcceptsTheContractsSpellingsInAnyCase() {
+        for (String on : new String[] {"true", "TRUE", "True", "1", " true "}) {
+            assertThat(withSettings("AUTH_ENABLED", on, "JWT_SECRET_KEY", KEY).auth().enabled()).as(on).isTrue();
+        }
+        for (String off : new String[] {"false", "FALSE", "0", "", "  "}) {
+            assertThat(withSettings("AUTH_ENABLED", off).auth().enabled()).as(off).isFalse();
+        }
+        AppConfig config = withSettings("AUTH_ENABLED", "true", "JWT_SECRET_KEY", KEY,
+                "JWT_ISSUER", "perflab", "JWT_AUDIENCE", "events");
+        assertThat(config.auth()).isEqualTo(new AppConfig.Auth(true, KEY, "perflab", "events"));
+        assertThat(config.toString()).doesNotContain(KEY).contains("perflab");
+    }
+
+    @Test
+    void theKeyComesFromTheStoreWhenSecretsUrlIsSet() {
+        AppConfig config = withSettings("AUTH_ENABLED", "1", "SECRETS_URL", "http://127.0.0.1:8200",
+                "SECRETS_REFRESH_INTERVAL", "1500");
+        assertThat(config.auth().enabled()).isTrue();
+        assertThat(config.auth().secretKey()).isNull();
+        assertThat(config.secrets()).isEqualTo(new AppConfig.SecretsStore(
+                java.net.URI.create("http://127.0.0.1:8200"), java.time.Duration.ofMillis(1500)));
+        assertThat(withSettings("SECRETS_URL", "https://store").secrets().refreshInterval().toMillis())
+                .isEqualTo(60_000);
+    }
+
+    @Test
+    void settingsOutOfRangeNameTheirVariable() {
+        for (String bad : new String[] {"0", "-5", "1.5", "5s", "abc", "99999999999"}) {
+            assertThatThrownBy(() -> withSettings("DB_ACQUIRE_TIMEOUT", bad)).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("DB_ACQUIRE_TIMEOUT ");
+        }
+        for (String bad : new String[] {"yes", "on", "2", "enabled"}) {
+            assertThatThrownBy(() -> withSettings("AUTH_ENABLED", bad)).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("AUTH_ENABLED ");
+        }
+        assertThatThrownBy(() -> withSettings("AUTH_ENABLED", "true"))
+                .hasMessage("JWT_SECRET_KEY is required when AUTH_ENABLED is on");
+        assertThatThrownBy(() -> withSettings("AUTH_ENABLED", "true", "JWT_SECRET_KEY", KEY.substring(1)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("JWT_SECRET_KEY must be at least 32 bytes")
+                .hasMessageNotContaining(KEY.substring(1));
+        // 17 characters, 33 bytes of UTF-8: the bytes count
+        assertThat(withSettings("AUTH_ENABLED", "1", "JWT_SECRET_KEY", "ü".repeat(16) + "x").auth().enabled()).isTrue();
+        // a short key does not matter while auth is off
+        assertThat(withSettings("JWT_SECRET_KEY", "short").auth().enabled()).isFalse();
+        assertThatThrownBy(() -> withSettings("SECRETS_URL", "ftp://store")).hasMessageStartingWith("SECRETS_URL ");
+        assertThatThrownBy(() -> withSettings("SECRETS_URL", "not a url")).hasMessageStartingWith("SECRETS_URL ");
+        assertThatThrownBy(() -> withSettings("SECRETS_URL", "http://store", "SECRETS_REFRESH_INTERVAL", "0"))
+                .hasMessageStartingWith("SECRETS_REFRESH_INTERVAL ");
+    }
 }

@@ -49,4 +49,26 @@ class AttributeValuesTest {
         assertThat(AttributeValues.check(notJson).value().textValue()).isEqualTo(notJson);
         assertThat(AttributeValues.check(deep + "x").value().textValue()).isEqualTo(deep + "x");
     }
+
+    @Test
+    void jsonTextWithANumberLongerThan100CharactersIsRejected() {
+        String longest = "-" + "1".repeat(97) + ".5"; // 100 characters
+        assertThat(AttributeValues.check(longest)).satisfies(v -> {
+            assertThat(v.numberTooLong()).isFalse();
+            assertThat(v.value().isNumber()).isTrue();
+        });
+        assertThat(AttributeValues.check("-" + "1".repeat(98) + ".5").numberTooLong()).isTrue();
+        assertThat(AttributeValues.check("{\"a\":[" + "1".repeat(101) + "]}").numberTooLong()).isTrue();
+        assertThat(AttributeValues.check("[\"\\u0000\"," + "1".repeat(101) + "]").containsNul()).isTrue();
+        // too deep is the earlier rule
+        String deepWithLongNumber = "[".repeat(60) + "1".repeat(101) + "]".repeat(60);
+        assertThat(AttributeValues.check(deepWithLongNumber)).satisfies(v -> {
+            assertThat(v.tooDeep()).isTrue();
+            assertThat(v.numberTooLong()).isFalse();
+        });
+        // not JSON text: a string, whatever digits it has
+        String words = "id " + "1".repeat(150);
+        assertThat(AttributeValues.check(words).numberTooLong()).isFalse();
+        assertThat(AttributeValues.check(words).value().textValue()).isEqualTo(words);
+    }
 }

@@ -12,6 +12,7 @@ import com.example.grpc.EventServiceGrpc;
 import com.example.grpc.HealthRequest;
 import com.example.grpc.HealthResponse;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.logging.Level;
@@ -29,6 +30,11 @@ final class EventServiceImpl extends EventServiceGrpc.EventServiceImplBase {
         this.repository = repository;
     }
 
+    /**
+     * Validates, then writes. Once validation passed the write runs to its end even when the call is
+     * cancelled or its deadline expires (contract/CONTRACT.md, "Saturation"): the event is committed, or not
+     * at all, exactly as if the client had waited, and only the answer is dropped.
+     */
     @Override
     public void processEvent(EventRequest request, StreamObserver<EventResponse> responses) {
         ValidEvent event;
@@ -38,20 +44,37 @@ final class EventServiceImpl extends EventServiceGrpc.EventServiceImplBase {
             responses.onError(Status.INVALID_ARGUMENT.withDescription(invalid.getMessage()).asRuntimeException());
             return;
         }
-        Disposable write = repository.store(event).subscribe(
+        if (responses instanceof ServerCallStreamObserver<?> call) {
+            // Having a handler tells grpc-java the service deals with cancellation itself: the write goes on.
+            call.setOnCancelHandler(() -> log.fine("call cancelled; its write runs to its end"));
+        }
+        repository.store(event).subscribe(
                 result -> {
                     boolean duplicate = result == StoreResult.DUPLICATE;
-                    responses.onNext(EventResponse.newBuilder()
-                            .setSuccess(true)
-                            .setMessage(duplicate ? Messages.DUPLICATE_IGNORED : Messages.EVENT_PROCESSED)
-                            .setEventUuid(event.uuidLowerCase())
-                            .setEntityCount(event.entities().size())
-                            .setDuplicate(duplicate)
-                            .build());
-                    responses.onCompleted();
+                    answer(responses, () -> {
+                        responses.onNext(EventResponse.newBuilder()
+                                .setSuccess(true)
+                                .setMessage(duplicate ? Messages.DUPLICATE_IGNORED : Messages.EVENT_PROCESSED)
+                                .setEventUuid(event.uuidLowerCase())
+                                .setEntityCount(event.entities().size())
+                                .setDuplicate(duplicate)
+                                .build());
+                        responses.onCompleted();
+                    });
                 },
-                failure -> responses.onError(statusOf(failure).asRuntimeException()));
-        cancelWithCall(responses, write);
+                failure -> answer(responses, () -> responses.onError(statusOf(failure).asRuntimeException())));
+    }
+
+    /** Answers unless the call is already gone (cancelled, deadline passed), whose answer nobody reads. */
+    private static void answer(StreamObserver<?> responses, Runnable send) {
+        if (responses instanceof ServerCallStreamObserver<?> call && call.isCancelled()) {
+            return;
+        }
+        try {
+            send.run();
+        } catch (IllegalStateException | StatusRuntimeException cancelledMeanwhile) {
+            log.log(Level.FINE, "answer dropped: the call ended", cancelledMeanwhile);
+        }
     }
 
     @Override
@@ -66,7 +89,7 @@ final class EventServiceImpl extends EventServiceGrpc.EventServiceImplBase {
         cancelWithCall(responses, check);
     }
 
-    /** A cancelled call (client gone, deadline passed) cancels its database work, which rolls back. */
+    /** A cancelled health check (client gone, deadline passed) stops its query: it writes nothing. */
     static void cancelWithCall(StreamObserver<?> responses, Disposable work) {
         if (responses instanceof ServerCallStreamObserver<?> call) {
             call.setOnCancelHandler(work::dispose);

@@ -1,11 +1,16 @@
 package com.example.events.grpc;
 
 import com.example.events.common.AppConfig;
-import com.example.events.common.ConfigException;
 import com.example.events.common.ConnectionPools;
 import com.example.events.common.EventRepository;
 import com.example.events.common.ExitOnSignal;
+import com.example.events.common.JwtAuthenticator;
+import com.example.events.common.Secrets;
+import com.example.events.common.Startup;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.r2dbc.pool.ConnectionPool;
 import java.io.IOException;
@@ -26,33 +31,42 @@ public final class GrpcServerMain {
     }
 
     public static void main(String[] args) throws IOException, InterruptedException {
-        AppConfig config;
-        try {
-            config = AppConfig.fromEnvironment(System.getenv(), DEFAULT_PORT);
-        } catch (ConfigException e) {
-            System.err.println("configuration error: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        applyLogLevel(config.logLevel());
-        ConnectionPool pool = ConnectionPools.create(config);
+        Startup startup = Startup.readOrExit(DEFAULT_PORT, settings -> applyLogLevel(settings.logLevel()));
+        AppConfig config = startup.config();
+        Secrets secrets = startup.secrets();
+        ConnectionPool pool = ConnectionPools.create(config, secrets.databasePassword());
+        ConnectionPools.warmUpInBackground(pool);
         EventRepository repository = new EventRepository(pool);
 
+        ServerServiceDefinition events = ServerInterceptors.intercept(new EventServiceImpl(repository),
+                authentication(config.auth(), secrets));
         Server server = NettyServerBuilder
                 .forAddress(new InetSocketAddress(config.bindAddress(), config.port()))
                 .maxInboundMessageSize(config.maxBodyBytes())
                 // The handlers never block: validation is in memory and the database work is reactive.
                 .directExecutor()
-                .addService(new EventServiceImpl(repository))
+                .addService(events)
                 .addService(new DatabaseHealthService(repository))
                 .build()
                 .start();
         log.info(() -> "gRPC API listening on " + config.bindAddress() + ":" + config.port()
-                + ", database " + config.database());
+                + ", database " + config.database() + ", auth " + (config.auth().enabled() ? "on" : "off")
+                + ", secrets " + (secrets.fromStore()
+                        ? "read from SECRETS_URL in " + secrets.loadTime().toMillis() + " ms"
+                        : "from the environment"));
 
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server, pool), "grpc-shutdown"));
         ExitOnSignal.install();
         server.awaitTermination();
+    }
+
+    /** The token check of ProcessEvent when AUTH_ENABLED is on; no interceptor otherwise. */
+    static ServerInterceptor[] authentication(AppConfig.Auth auth, Secrets secrets) {
+        if (!auth.enabled()) {
+            return new ServerInterceptor[0];
+        }
+        return new ServerInterceptor[] {new BearerAuthInterceptor(
+                new JwtAuthenticator(secrets.jwtSecretKey(), auth.issuer(), auth.audience()))};
     }
 
     /** Stop accepting, let in-flight calls finish (bounded), then close the pool. */

@@ -28,8 +28,8 @@ final class ProtoEvents {
 
     /**
      * Validates the request with the contract's rules in the contract's order: the shared validator on the
-     * tree, then the nesting of attribute values (after the NUL rule, which also covers values too deep
-     * to be kept in the tree).
+     * tree, then the nesting of attribute values, then the length of their numbers (both after the NUL rule,
+     * which also covers the values kept out of the tree for breaking them).
      *
      * @throws ValidationException with the message of the first broken rule
      */
@@ -42,16 +42,23 @@ final class ProtoEvents {
         if (conversion.tooDeep) {
             throw new ValidationException(Messages.EVENT_TOO_DEEP);
         }
+        if (conversion.numberTooLong) {
+            throw new ValidationException(Messages.NUMBER_TOO_LONG);
+        }
         return event;
     }
 
-    /** The tree the validator reads; an attribute value nesting too deep stands there as JSON null. */
+    /**
+     * The tree the validator reads; an attribute value nesting too deep or with a number too long stands there
+     * as JSON null.
+     */
     static ObjectNode toJsonTree(EventRequest request) {
         return new Conversion().tree(request);
     }
 
     private static final class Conversion {
         boolean tooDeep;
+        boolean numberTooLong;
         boolean nulInDeepValue;
 
         ObjectNode tree(EventRequest request) {
@@ -75,6 +82,7 @@ final class ProtoEvents {
                     for (Map.Entry<String, String> attribute : update.getUpdatedAttributesMap().entrySet()) {
                         AttributeValues.Checked value = AttributeValues.check(attribute.getValue());
                         tooDeep |= value.tooDeep();
+                        numberTooLong |= value.numberTooLong();
                         nulInDeepValue |= value.containsNul();
                         attributes.set(attribute.getKey(), value.value());
                     }

@@ -99,6 +99,30 @@ class EventServiceTest {
                 .isEqualTo(deepest);
     }
 
+    @Test
+    void attributeValuesWithANumberLongerThan100CharactersAreRejected() {
+        EntityUpdate entity = validRequest().getEventBody().getEntities(0);
+        String longest = "-" + "1".repeat(97) + ".5";
+        String tooLong = "-" + "1".repeat(98) + ".5";
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("n", tooLong).build()),
+                Messages.NUMBER_TOO_LONG);
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("n", "{\"a\":[" + "9".repeat(500) + "]}").build()),
+                Messages.NUMBER_TOO_LONG);
+        // the contract's order: NUL, then nesting, then numbers
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("n", tooLong).build(),
+                entity.toBuilder().putUpdatedAttributes("d", "[".repeat(60) + "]".repeat(60)).build()),
+                Messages.EVENT_TOO_DEEP);
+        assertInvalid(withEntities(entity.toBuilder().putUpdatedAttributes("n", tooLong).setEntityId("a\0").build()),
+                Messages.NUL_CHARACTER);
+        // 100 characters pass validation (and meet the database that is down)
+        assertThat(ProtoEvents.validate(withEntities(entity.toBuilder().putUpdatedAttributes("n", longest).build()))
+                .entities().get(0).attributes().get("n").isNumber()).isTrue();
+        // not JSON text: stored as a string, whatever its digits
+        String words = "serial " + "7".repeat(200);
+        assertThat(ProtoEvents.validate(withEntities(entity.toBuilder().putUpdatedAttributes("s", words).build()))
+                .entities().get(0).attributes().get("s").textValue()).isEqualTo(words);
+    }
+
     private static EventRequest withEntities(EntityUpdate... entities) {
         return validRequest().setEventBody(EventBody.newBuilder().addAllEntities(java.util.List.of(entities))).build();
     }

@@ -7,6 +7,7 @@ import com.example.events.common.EventValidator;
 import com.example.events.common.Json;
 import com.example.events.common.Messages;
 import com.example.events.common.StoreResult;
+import com.example.events.common.Uninterruptible;
 import com.example.events.common.ValidEvent;
 import com.example.events.common.ValidationException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,6 +27,7 @@ import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.channel.AbortedException;
 
 /** The handlers of the REST surface: content type, size, validation, one repository call per event. */
 @Component
@@ -65,9 +67,10 @@ class EventHandler {
                     if (!items.isArray() || items.isEmpty() || items.size() > MAX_BULK_EVENTS) {
                         throw new ValidationException(Messages.BULK_NOT_ARRAY);
                     }
-                    return Flux.range(0, items.size())
-                            .concatMap(index -> processItem(index, items.get(index)))
-                            .collectList()
+                    // The whole batch runs to its end even if the client goes away (contract, "Saturation").
+                    return Uninterruptible.of(Flux.range(0, items.size())
+                                    .concatMap(index -> processItem(index, items.get(index)))
+                                    .collectList())
                             .flatMap(outcomes -> json(HttpStatus.OK, batchResponse(outcomes, started)));
                 })
                 .onErrorResume(this::errorResponse);
@@ -163,6 +166,11 @@ class EventHandler {
     }
 
     private Mono<ServerResponse> errorResponse(Throwable failure) {
+        if (failure instanceof AbortedException) {
+            // The client went away before its body arrived in full: nothing was written, nobody reads an answer.
+            log.debug("client closed the connection during the request", failure);
+            return Mono.empty();
+        }
         if (failure instanceof ValidationException invalid) {
             return error(HttpStatus.BAD_REQUEST, invalid.getMessage());
         }

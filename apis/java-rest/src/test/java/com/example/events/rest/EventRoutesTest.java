@@ -28,7 +28,7 @@ class EventRoutesTest {
         AppConfig config = AppConfig.fromEnvironment(
                 Map.of("DATABASE_URL", "postgres://u@localhost/db", "MAX_BODY_BYTES", "1024"), 8080);
         EventHandler handler = new EventHandler(new EventRepository(new DownDatabase()), config);
-        client = WebTestClient.bindToRouterFunction(new RestConfiguration().routes(handler)).build();
+        client = WebTestClient.bindToRouterFunction(new RestConfiguration().routes(handler, BearerAuthentication.NONE)).build();
     }
 
     @Test
@@ -86,7 +86,7 @@ class EventRoutesTest {
         ConnectionFactory rejecting = new DownDatabase(
                 new R2dbcNonTransientResourceException("numeric field overflow", "22003"));
         WebTestClient rejectingClient = WebTestClient.bindToRouterFunction(new RestConfiguration()
-                .routes(new EventHandler(new EventRepository(rejecting), config))).build();
+                .routes(new EventHandler(new EventRepository(rejecting), config), BearerAuthentication.NONE)).build();
         rejectingClient.post().uri("/api/v1/events").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(EVENT.getBytes()).exchange()
                 .expectStatus().isEqualTo(400)
@@ -127,6 +127,26 @@ class EventRoutesTest {
 
     private WebTestClient.ResponseSpec post(String path, MediaType type, String body) {
         return client.post().uri(path).contentType(type).bodyValue(body.getBytes()).exchange();
+    }
+
+    @Test
+    void aNumberLongerThan100CharactersIsRejectedAnywhereInTheBody() {
+        String ok = "-" + "1".repeat(97) + ".5";
+        String tooLong = "-" + "1".repeat(98) + ".5";
+        String withNumber = EVENT.replace("\"updatedAttributes\":{}", "\"updatedAttributes\":{\"n\":NUMBER}");
+        // 100 characters: valid, so it reaches the (down) database
+        post("/api/v1/events", MediaType.APPLICATION_JSON, withNumber.replace("NUMBER", ok))
+                .expectStatus().isEqualTo(503);
+        post("/api/v1/events", MediaType.APPLICATION_JSON, withNumber.replace("NUMBER", tooLong))
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"event contains a number longer than 100 characters\",\"status\":400}", true);
+        post("/api/v1/events", MediaType.APPLICATION_JSON, "{\"junk\":" + "9".repeat(1000) + "}")
+                .expectStatus().isEqualTo(400)
+                .expectBody().jsonPath("$.error").isEqualTo("event contains a number longer than 100 characters");
+        // in a batch the whole request is rejected, not just its item
+        post("/api/v1/events/bulk", MediaType.APPLICATION_JSON, "[{}," + withNumber.replace("NUMBER", tooLong) + "]")
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"event contains a number longer than 100 characters\",\"status\":400}", true);
     }
 
     /** A connection factory whose database refuses every connection. */

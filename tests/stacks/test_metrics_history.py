@@ -1,0 +1,170 @@
+"""Integration: run history is never lost. The metrics database keeps its data in a named volume that
+`bench down` leaves and the next `bench up` adopts (retain_on_delete; docs/engine.md), so
+up, run, down, up, run → both runs in the metrics database; `bench db load` reloads them idempotently;
+`bench down --purge` removes the volume.
+
+One small API (go-rest), smoke mode, a temporary results directory (never the user's results/). When the
+volume already holds history from before the test, it stays: the test removes only its own runs from it
+and skips the purge.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+import psycopg2
+import pytest
+
+from perflab.catalogue import METRICS_DATABASE, ROOT
+from perflab.names import LABEL, data_volume_name
+from runner import stack as lab_stack
+
+STACK = "local"
+API = "go-rest"
+VOLUME = data_volume_name(STACK, METRICS_DATABASE)
+PGDATA = "/var/lib/postgresql/data"
+
+
+def bench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PERFLAB_ENGINE": "in-process"}
+    env.pop("PERFLAB_METRICS_DSN", None)  # `bench db load` must find the stack's own database
+    result = subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    print(f"$ bench {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return result
+
+
+def ok(*args: str) -> str:
+    result = bench(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def volume_exists(client) -> bool:
+    try:
+        client.volumes.get(VOLUME)
+        return True
+    except docker.errors.NotFound:
+        return False
+
+
+def stored(run_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Per stored run: its results and phases (one copy of a smoke run of one API: (1, 1))."""
+    dsn = lab_stack.outputs(STACK)["metricsDatabase"]["dsn"]
+    with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT run_id, count(DISTINCT result_id), count(phases.result_id) FROM runs "
+                       "LEFT JOIN results USING (run_id) LEFT JOIN phases USING (result_id) "
+                       "WHERE run_id = ANY(%s) GROUP BY run_id", (run_ids,))
+        rows = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    conn.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        pytest.skip(f"no Docker engine: {error}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def history(client, tmp_path_factory) -> Iterator[dict]:
+    """Whether the volume held history before this module, the test's results directory and run ids; at the
+    end the stack is down, and the volume is gone unless it held history before (then only the test's runs
+    leave it)."""
+    state = {"preexisting": volume_exists(client), "results": tmp_path_factory.mktemp("results"), "runs": []}
+    yield state
+    if lab_stack.outputs(STACK) and state["runs"] and state["preexisting"]:
+        dsn = lab_stack.outputs(STACK)["metricsDatabase"]["dsn"]
+        with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
+            cursor.execute("DELETE FROM runs WHERE run_id = ANY(%s)", (state["runs"],))
+        conn.close()
+    bench("down", STACK, *([] if state["preexisting"] else ["--purge"]))
+    assert not client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"})
+    assert volume_exists(client) == state["preexisting"]
+
+
+def test_the_engine_adopts_a_volume_only_when_it_is_the_declared_one(client):
+    """VolumeRealizer against real Docker (a throwaway volume): the declared labels are adopted, others refused."""
+    from runner.engine.docker_resources import VolumeRealizer
+    from runner.engine.errors import EngineError
+
+    realizer = VolumeRealizer(client, log=print)
+    name = f"perflab-enginetest-{os.getpid()}"
+    declared = {"name": name, "labels": [{"label": "perflab.enginetest", "value": "mine"}]}
+    volume = client.volumes.create(name=name, labels={"perflab.enginetest": "mine", "extra": "kept"})
+    try:
+        assert realizer.find_foreign(declared) == volume.id == name
+        resource_id, computed = realizer.adopt(volume.id, declared)
+        assert resource_id == name and computed["mountpoint"] and realizer.status(resource_id, declared) == "ok"
+        other = {**declared, "labels": [{"label": "perflab.enginetest", "value": "someone-else"}]}
+        with pytest.raises(EngineError, match="is not the one the program declares"):
+            realizer.adopt(volume.id, other)
+    finally:
+        volume.remove()
+
+
+def smoke_run(results: pathlib.Path) -> str:
+    before = {path.parent.name for path in results.glob("*/run.json")}
+    ok("run", "smoke", "--api", API, "--results-dir", str(results))
+    (run_id,) = {path.parent.name for path in results.glob("*/run.json")} - before
+    return run_id
+
+
+def test_up_run_down_up_run_keeps_both_runs_in_the_metrics_database(client, history):
+    results: pathlib.Path = history["results"]
+    ok("up", STACK, "--api", API)
+    mounts = client.containers.get("perflab-metrics-postgres").attrs["Mounts"]
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in mounts] == [("volume", VOLUME, PGDATA)]
+    assert not client.containers.get("perflab-postgres").attrs["Mounts"]  # the SUT database stays ephemeral
+    history["runs"].append(smoke_run(results))
+
+    down = ok("down", STACK)
+    assert f"kept volume {VOLUME}" in down
+    assert not client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"})
+    assert volume_exists(client) and lab_stack.outputs(STACK) == {}
+
+    again = ok("up", STACK, "--api", API)
+    assert f"adopted volume {VOLUME}" in again and ", 1 adopted" in again
+    history["runs"].append(smoke_run(results))
+    first, second = history["runs"]
+    assert stored([first, second]) == {first: (1, 1), second: (1, 1)}
+
+    # Reloading what is there changes nothing: one copy each, however often.
+    for _ in range(2):
+        loaded = ok("db", "load", "--results-dir", str(results))
+        assert "0 added, 2 replaced, 0 unreadable" in loaded
+        assert stored([first, second]) == {first: (1, 1), second: (1, 1)}
+    listed = ok("runs", "--results-dir", str(results))
+    assert "holds" in listed and "2 of the 2 here" in listed, listed
+    assert all(line.split()[6] == "yes" for line in listed.splitlines() if line.startswith((first, second)))
+
+    # A run the database lost (deleted by hand here) comes back from its document.
+    dsn = lab_stack.outputs(STACK)["metricsDatabase"]["dsn"]
+    with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cursor:
+        cursor.execute("DELETE FROM runs WHERE run_id = %s", (first,))
+    conn.close()
+    assert "1 not loaded" in ok("runs", "--results-dir", str(results))
+    assert "1 added, 0 replaced" in ok("db", "load", first, "--results-dir", str(results))
+    assert stored([first, second]) == {first: (1, 1), second: (1, 1)}
+
+
+def test_down_purge_removes_the_metrics_volume_with_a_warning(client, history):
+    if history["preexisting"]:
+        pytest.skip(f"{VOLUME} held run history before this test; --purge would delete it")
+    ok("up", STACK, "--api", API)  # unchanged if the previous test left it up
+    assert volume_exists(client)
+    purged = ok("down", STACK, "--purge")
+    assert f"warning: removing volume {VOLUME}: the run history" in purged
+    assert "kept volume" not in purged
+    assert not volume_exists(client)
+    assert not client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"})
+    assert not client.volumes.list(filters={"label": f"{LABEL}={STACK}"})
