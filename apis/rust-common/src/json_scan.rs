@@ -1,15 +1,30 @@
-//! JSON measured without recursion, so any input is cheap and safe: the contract's nesting limits
-//! are decided here, never by serde_json's own recursion limit (128 levels), which would answer a
-//! deep but malformed text as "too deep" instead of "malformed JSON".
+//! JSON measured without recursion, so any input is cheap and safe: the contract's nesting and
+//! number-length limits are decided here, before serde_json runs. Its own recursion limit (128
+//! levels) would answer a deep but malformed text as "too deep" instead of "malformed JSON", and
+//! it would copy a number of any length.
 
-/// Whether the JSON text nests objects and arrays deeper than `limit` levels (a scalar is level 0,
-/// `[]` level 1). It counts brackets outside strings in one pass; the answer is exact for valid
-/// JSON. For malformed text it may be wrong, which [`scan`] or the parser then reports.
+/// A parse-time limit of the contract that a JSON text breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Objects and arrays nest deeper than allowed.
+    Nesting,
+    /// A number is longer than allowed (characters of JSON text: sign, digits, `.`, exponent).
+    NumberLength,
+}
+
+/// The limit a JSON text breaks, in the contract's order (nesting before numbers), found in one
+/// pass without recursion: it counts brackets outside strings (a scalar is level 0, `[]` level 1)
+/// and the length of each run of number characters outside strings. The answer is exact for valid
+/// JSON, where such runs are the numbers (the single `e` of `true` or `false` stays short). For
+/// malformed text it may be wrong, which [`scan`] or the parser then reports.
 ///
-/// When it says `false`, no prefix of the text that a parser accepts nests deeper than `limit`,
-/// so a recursive parser with a larger limit never meets that limit.
-pub fn nests_deeper(text: &[u8], limit: usize) -> bool {
+/// When it says `None`, no prefix of the text that a parser accepts nests deeper than
+/// `max_depth`, so a recursive parser with a larger limit never meets that limit, and no number
+/// the parser reads is longer than `max_number_chars`.
+pub fn exceeded_limit(text: &[u8], max_depth: usize, max_number_chars: usize) -> Option<Limit> {
     let mut depth = 0usize;
+    let mut number_chars = 0usize;
+    let mut long_number = false;
     let (mut in_string, mut escaped) = (false, false);
     for &c in text {
         if in_string {
@@ -22,19 +37,26 @@ pub fn nests_deeper(text: &[u8], limit: usize) -> bool {
             }
             continue;
         }
+        if matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+            number_chars += 1;
+            // Nesting is the earlier rule, so a long number only ends the pass at the end.
+            long_number |= number_chars > max_number_chars;
+            continue;
+        }
+        number_chars = 0;
         match c {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                if depth > limit {
-                    return true;
+                if depth > max_depth {
+                    return Some(Limit::Nesting);
                 }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    false
+    long_number.then_some(Limit::NumberLength)
 }
 
 /// What [`scan`] found in a valid JSON text.
@@ -257,6 +279,10 @@ mod tests {
         format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
     }
 
+    fn nests_deeper(text: &[u8], limit: usize) -> bool {
+        exceeded_limit(text, limit, usize::MAX) == Some(Limit::Nesting)
+    }
+
     #[test]
     fn nesting_is_counted_outside_strings() {
         assert!(!nests_deeper(b"1", 0));
@@ -277,6 +303,44 @@ mod tests {
         assert!(!nests_deeper(text.as_bytes(), 2));
         assert!(nests_deeper(text.as_bytes(), 1));
         assert!(!nests_deeper(br#"["\\", []]"#, 2));
+    }
+
+    #[test]
+    fn numbers_are_measured_in_characters_of_json_text() {
+        let limit = |text: &str| exceeded_limit(text.as_bytes(), 64, 100);
+        let digits = |n: usize| "7".repeat(n);
+        for at_most_100 in [
+            digits(100),
+            format!("-{}", digits(99)),
+            format!("1.{}", digits(98)),
+            format!("-1.{}e+{}", digits(90), digits(5)),
+            format!("[{}, {}]", digits(100), digits(100)),
+            format!(r#"{{"k": {}}}"#, digits(100)),
+            "[true, false, null, 1e5, -0.5E-3]".to_string(),
+        ] {
+            assert_eq!(limit(&at_most_100), None, "{at_most_100}");
+        }
+        for over_100 in [
+            digits(101),
+            format!("-{}", digits(100)),
+            format!("1.{}", digits(99)),
+            format!("1e{}", digits(99)),
+            format!("-1.{}E-{}", digits(90), digits(7)),
+            format!(r#"{{"a": [1, {{"b": {}}}], "c": 2}}"#, digits(101)),
+            format!("[{}]", digits(100_000)),
+        ] {
+            assert_eq!(limit(&over_100), Some(Limit::NumberLength), "{over_100}");
+        }
+        // Digits in strings and keys are text.
+        let in_strings = format!(r#"{{"{0}": "{0}"}}"#, digits(500));
+        assert_eq!(limit(&in_strings), None);
+        // Nesting is the earlier rule: it wins wherever the long number is.
+        let both = format!("[{}, {}]", digits(101), nested(70, "1"));
+        assert_eq!(limit(&both), Some(Limit::Nesting));
+        assert_eq!(
+            exceeded_limit(both.as_bytes(), 100, 100),
+            Some(Limit::NumberLength)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one database call of the APIs: the contract's two statements in one transaction.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use log::LevelFilter;
@@ -19,10 +20,6 @@ pub const MSG_UNSTORABLE_VALUE: &str = "event contains a value the database cann
 
 /// How long the health check's `SELECT 1` may take.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a request waits for a pooled connection before it is answered "database unavailable".
-/// sqlx keeps retrying a refused connect until then, so this is also the answer time while the
-/// database is down.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection idle longer than this is pinged before use, so connections that died with a
 /// database restart are replaced instead of failing a request (the busy path pays nothing).
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
@@ -85,10 +82,13 @@ pub fn classify(error: &sqlx::Error) -> StoreError {
     }
 }
 
-/// Class 08 (connection exception), the server shutting down or starting (57P01-57P03), too
-/// many connections (53300).
+/// Class 08 (connection exception), class 28 (the server refused the login, e.g. while a rotated
+/// password has not reached this API yet), the server shutting down or starting (57P01-57P03),
+/// too many connections (53300).
 pub fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    code.starts_with("08")
+        || code.starts_with("28")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Class 22 (data exception, e.g. a number beyond `numeric`'s range) and 54 (program limit
@@ -102,19 +102,32 @@ pub struct Repository {
     pool: PgPool,
 }
 
+/// sqlx logs statements at debug (the default) and slow ones at warn: under load that would be
+/// per-request logging, so slow statements are debug too.
+fn quiet(options: PgConnectOptions) -> PgConnectOptions {
+    options
+        .log_statements(LevelFilter::Debug)
+        .log_slow_statements(LevelFilter::Debug, Duration::from_secs(1))
+}
+
 impl Repository {
     /// Creates the pool without connecting: the server starts (and reports unhealthy) while the
     /// database is still down.
-    pub fn connect_lazy(options: PgConnectOptions, pool_max: u32) -> Self {
-        // sqlx logs statements at debug (the default) and slow ones at warn: under load that
-        // would be per-request logging, so slow statements are debug too.
-        let options = options
-            .log_statements(LevelFilter::Debug)
-            .log_slow_statements(LevelFilter::Debug, Duration::from_secs(1));
+    ///
+    /// A request waits at most `acquire_timeout` (`DB_ACQUIRE_TIMEOUT`) for a connection, a free
+    /// one or a new one the pool opens for it; then it is answered "database unavailable". The
+    /// pool queues the requests beyond `pool_max` in arrival order and refuses none before that.
+    /// sqlx keeps retrying a refused connect until then, so this is also the answer time while
+    /// the database is down.
+    pub fn connect_lazy(
+        options: PgConnectOptions,
+        pool_max: u32,
+        acquire_timeout: Duration,
+    ) -> Self {
         let pool = PgPoolOptions::new()
             .max_connections(pool_max)
             .min_connections(0)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .acquire_slow_level(LevelFilter::Debug)
             .test_before_acquire(false)
             .before_acquire(|connection, meta| {
@@ -126,11 +139,31 @@ impl Repository {
                     Ok(connection.ping().await.is_ok())
                 })
             })
-            .connect_lazy_with(options);
+            .connect_lazy_with(quiet(options));
         Repository { pool }
     }
 
+    /// The options new connections are opened with.
+    #[cfg(test)]
+    pub(crate) fn connect_options(&self) -> std::sync::Arc<PgConnectOptions> {
+        self.pool.connect_options()
+    }
+
+    /// The options (a rotated password) for the connections opened from now on; open ones stay.
+    pub fn set_connect_options(&self, options: PgConnectOptions) {
+        self.pool.set_connect_options(quiet(options));
+    }
+
+    /// [`Repository::store`] in a task of its own, so that it runs to the end even when the
+    /// caller stops waiting (see [`to_completion`]).
+    pub async fn store_to_completion(&self, event: ValidEvent) -> Result<StoreOutcome, StoreError> {
+        let repository = self.clone();
+        to_completion(async move { repository.store(&event).await }).await
+    }
+
     /// S1 then, unless the uuid is already stored, S2 per entity in lock order; one transaction.
+    /// Dropping this future part-way rolls the transaction back: handlers call it through
+    /// [`to_completion`].
     pub async fn store(&self, event: &ValidEvent) -> Result<StoreOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(INSERT_EVENT)
@@ -168,6 +201,24 @@ impl Repository {
     /// Waits for checked-out connections to come back, then closes them all.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Runs `work` in a task of its own and waits for it. hyper and tonic drop a handler's future when
+/// the client goes away (a disconnect, a cancelled call, an expired deadline); work started this
+/// way still runs to the end, so a transaction is committed or rolled back exactly as if the
+/// client had waited, and only the answer is lost. A panic in `work` is an internal error.
+pub async fn to_completion<T, F>(work: F) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::error!(%error, "request task failed");
+            Err(StoreError::Internal)
+        }
     }
 }
 
@@ -222,6 +273,10 @@ mod tests {
         ] {
             assert!(is_unavailable_sqlstate(code), "{code}");
         }
+        // A refused login (class 28) is a connection failure too.
+        for code in ["28P01", "28000"] {
+            assert!(is_unavailable_sqlstate(code), "{code}");
+        }
         for code in ["23505", "42P01", "22P02", "40P01", "XX000"] {
             assert!(!is_unavailable_sqlstate(code), "{code}");
         }
@@ -234,6 +289,165 @@ mod tests {
         }
         for code in ["23505", "42P01", "08006", "57P01", "XX000", "40001"] {
             assert!(!is_unstorable_value_sqlstate(code), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn work_runs_to_the_end_when_its_caller_stops_waiting() {
+        let (started, has_started) = tokio::sync::oneshot::channel();
+        let (finished, has_finished) = tokio::sync::oneshot::channel();
+        let caller = to_completion(async move {
+            let _ = started.send(());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = finished.send("committed");
+            Ok(())
+        });
+        // The caller goes away (its future is dropped) while the work is under way.
+        tokio::select! {
+            _ = caller => panic!("the work cannot be done yet"),
+            _ = has_started => {}
+        }
+        let finished = tokio::time::timeout(Duration::from_secs(5), has_finished).await;
+        assert_eq!(finished.unwrap().unwrap(), "committed");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_work_is_an_internal_error() {
+        let result: Result<(), StoreError> = to_completion(async { panic!("bug") }).await;
+        assert_eq!(result, Err(StoreError::Internal));
+    }
+
+    fn event(uuid: uuid::Uuid) -> ValidEvent {
+        crate::validate_event(serde_json::json!({
+            "eventHeader": {"uuid": uuid.to_string(), "eventName": "RepositoryTest", "eventType": "RepositoryTest"},
+            "eventBody": {"entities": [{"entityType": "RepositoryTest", "entityId": uuid.to_string(), "updatedAttributes": {"n": 1}}]}
+        }))
+        .unwrap()
+    }
+
+    /// A server that accepts connections and never answers, like a database host that hangs.
+    async fn black_hole() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (address, task)
+    }
+
+    #[tokio::test]
+    async fn no_connection_within_the_acquire_timeout_is_unavailable() {
+        let (address, server) = black_hole().await;
+        let options = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(address.port())
+            .username("bench")
+            .database("events");
+        let repository = Repository::connect_lazy(options, 1, Duration::from_millis(400));
+        let started = std::time::Instant::now();
+        let outcome = repository.store(&event(uuid::Uuid::new_v4())).await;
+        let elapsed = started.elapsed();
+        assert_eq!(outcome, Err(StoreError::Unavailable));
+        assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+        server.abort();
+    }
+
+    /// The database of `PERFLAB_TEST_DATABASE_URL` (with the lab's schema), for the tests that
+    /// need one: `PERFLAB_TEST_DATABASE_URL=postgres://... cargo test -- --ignored`.
+    fn test_database() -> PgConnectOptions {
+        let url = std::env::var("PERFLAB_TEST_DATABASE_URL")
+            .expect("PERFLAB_TEST_DATABASE_URL must name a database with the lab's schema");
+        url.parse().expect("PERFLAB_TEST_DATABASE_URL")
+    }
+
+    async fn is_stored(repository: &Repository, uuid: uuid::Uuid) -> bool {
+        sqlx::query("SELECT 1 FROM events WHERE uuid = $1")
+            .bind(uuid)
+            .fetch_optional(&repository.pool)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PERFLAB_TEST_DATABASE_URL"]
+    async fn requests_beyond_the_pool_wait_up_to_the_acquire_timeout() {
+        let timeout = Duration::from_millis(1000);
+        let repository = Repository::connect_lazy(test_database(), 1, timeout);
+        // The pool's only connection is busy.
+        let held = repository.pool.acquire().await.unwrap();
+
+        // A request waits the whole timeout, then is answered "unavailable" and writes nothing.
+        let refused = uuid::Uuid::new_v4();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            repository.store(&event(refused)).await,
+            Err(StoreError::Unavailable)
+        );
+        let waited = started.elapsed();
+        assert!(waited >= timeout && waited < timeout * 3, "{waited:?}");
+
+        // A request that gets the connection before its timeout is served, not refused.
+        let served = uuid::Uuid::new_v4();
+        let waiting = {
+            let repository = repository.clone();
+            tokio::spawn(async move { repository.store(&event(served)).await })
+        };
+        tokio::time::sleep(timeout / 2).await;
+        drop(held);
+        assert_eq!(waiting.await.unwrap(), Ok(StoreOutcome::Stored));
+        assert!(is_stored(&repository, served).await);
+        assert!(!is_stored(&repository, refused).await);
+        cleanup(&repository, &[served]).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PERFLAB_TEST_DATABASE_URL"]
+    async fn a_store_whose_caller_went_away_still_commits() {
+        let repository = Repository::connect_lazy(test_database(), 2, Duration::from_secs(5));
+        let uuid = uuid::Uuid::new_v4();
+        // Another transaction holds the uuid, so S1 waits for it inside the store's transaction.
+        let mut blocker = repository.pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO events (uuid, event_name, event_type, payload) VALUES ($1, 'x', 'x', '{}')")
+            .bind(uuid)
+            .execute(&mut *blocker)
+            .await
+            .unwrap();
+        let caller = repository.store_to_completion(event(uuid));
+        // The caller gives up while S1 waits; then the blocking transaction rolls back.
+        assert!(tokio::time::timeout(Duration::from_millis(300), caller)
+            .await
+            .is_err());
+        blocker.rollback().await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !is_stored(&repository, uuid).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the transaction was abandoned"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cleanup(&repository, &[uuid]).await;
+    }
+
+    async fn cleanup(repository: &Repository, uuids: &[uuid::Uuid]) {
+        for uuid in uuids {
+            sqlx::query("DELETE FROM events WHERE uuid = $1")
+                .bind(uuid)
+                .execute(&repository.pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "DELETE FROM entities WHERE entity_type = 'RepositoryTest' AND entity_id = $1",
+            )
+            .bind(uuid.to_string())
+            .execute(&repository.pool)
+            .await
+            .unwrap();
         }
     }
 }

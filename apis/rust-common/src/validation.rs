@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::event::ValidEvent;
-use crate::json_scan;
+use crate::json_scan::{self, Limit};
 use crate::rfc3339::{self, Timestamptz};
 
 pub const MAX_ENTITIES: usize = 100;
@@ -26,12 +26,16 @@ pub const MSG_ENTITIES: &str = "eventBody.entities must be an array of 1 to 100 
 pub const MSG_NUL: &str = "event must not contain the NUL character (U+0000)";
 pub const MSG_BODY_TOO_DEEP: &str = "request body nests deeper than 64 levels";
 pub const MSG_EVENT_TOO_DEEP: &str = "event nests deeper than 64 levels";
+pub const MSG_NUMBER_TOO_LONG: &str = "event contains a number longer than 100 characters";
 
 /// Levels of objects and arrays a REST body may nest; the body itself is level 1.
 pub const MAX_BODY_NESTING: usize = 64;
 /// Levels a gRPC attribute value may nest: its attributes object is level 5 of the canonical
 /// document, so the document stays within 64.
 pub const MAX_ATTRIBUTE_NESTING: usize = 59;
+/// Characters of JSON text a number may have (sign, digits, `.`, exponent), so that no language
+/// spends more CPU than another on parsing or storing huge numbers.
+pub const MAX_NUMBER_CHARS: usize = 100;
 
 /// A broken rule; its text is the contract's message, returned to the client as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,44 +257,54 @@ fn contains_nul(value: &Value) -> bool {
 }
 
 /// Parses a REST body: `malformed JSON` (also for invalid UTF-8), else `request body nests deeper
-/// than 64 levels`, else the value. Malformed JSON at any depth wins over depth: a body that nests
-/// too deep is checked in full by the non-recursive [`json_scan::scan`] and never reaches
-/// serde_json, whose recursion limit therefore never decides the answer.
+/// than 64 levels`, else `event contains a number longer than 100 characters`, else the value.
+/// Malformed JSON wins over the two limits: a body that breaks one is checked in full by the
+/// non-recursive [`json_scan::scan`] and never reaches serde_json, whose recursion limit therefore
+/// never decides the answer and which never copies an overlong number.
 pub fn parse_body(bytes: &[u8]) -> Result<Value, ValidationError> {
-    if json_scan::nests_deeper(bytes, MAX_BODY_NESTING) {
+    if let Some(limit) = json_scan::exceeded_limit(bytes, MAX_BODY_NESTING, MAX_NUMBER_CHARS) {
         let well_formed = std::str::from_utf8(bytes).is_ok() && json_scan::scan(bytes).is_some();
-        return Err(ValidationError::new(if well_formed {
+        return Err(ValidationError::new(if !well_formed {
+            MSG_MALFORMED_JSON
+        } else if limit == Limit::Nesting {
             MSG_BODY_TOO_DEEP
         } else {
-            MSG_MALFORMED_JSON
+            MSG_NUMBER_TOO_LONG
         }));
     }
     serde_json::from_slice(bytes).map_err(|_| ValidationError::new(MSG_MALFORMED_JSON))
 }
 
-/// A gRPC attribute text that is JSON nesting deeper than [`MAX_ATTRIBUTE_NESTING`]: the event is
-/// refused by the nesting rule, the last one, unless an earlier rule refuses it first. Its value
-/// is never built, so the NUL rule learns here whether the text spells U+0000.
+/// A gRPC attribute text that is JSON but breaks a limit: nesting deeper than
+/// [`MAX_ATTRIBUTE_NESTING`] or a number longer than [`MAX_NUMBER_CHARS`]. The event is refused
+/// by that rule (both are the last ones) unless an earlier rule refuses it first. Its value is
+/// never built, so the NUL rule learns here whether the text spells U+0000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooDeep {
+pub struct OverLimit {
+    /// The limit the text breaks; nesting when it breaks both.
+    pub limit: Limit,
     pub contains_nul: bool,
 }
 
 /// gRPC carries attribute values as strings. A value that is JSON text as a whole (RFC 8259:
 /// surrounding whitespace allowed, nothing after it) is stored as that JSON value; any other
 /// value is stored as a JSON string. So `"12"` is 12, `"abc"` is "abc", `""` is "".
-/// A JSON text nesting deeper than [`MAX_ATTRIBUTE_NESTING`] is [`TooDeep`], at any depth;
-/// text that is not JSON stays a string however many brackets it has.
-pub fn attribute_from_text(text: String) -> Result<Value, TooDeep> {
-    if json_scan::nests_deeper(text.as_bytes(), MAX_ATTRIBUTE_NESTING) {
+/// JSON text nesting deeper than [`MAX_ATTRIBUTE_NESTING`] or holding a number longer than
+/// [`MAX_NUMBER_CHARS`] is [`OverLimit`], at any depth and length; text that is not JSON stays a
+/// string however many brackets or digits it has.
+pub fn attribute_from_text(text: String) -> Result<Value, OverLimit> {
+    let exceeded =
+        json_scan::exceeded_limit(text.as_bytes(), MAX_ATTRIBUTE_NESTING, MAX_NUMBER_CHARS);
+    if let Some(limit) = exceeded {
         return match json_scan::scan(text.as_bytes()) {
-            Some(scanned) => Err(TooDeep {
+            Some(scanned) => Err(OverLimit {
+                limit,
                 contains_nul: scanned.contains_nul,
             }),
             None => Ok(Value::String(text)),
         };
     }
-    // Within the limit, so serde_json's recursion limit cannot be the reason it fails.
+    // Within the limits, so serde_json's recursion limit cannot be the reason it fails.
     match serde_json::from_str::<Value>(&text) {
         Ok(value) => Ok(value),
         Err(_) => Ok(Value::String(text)),
@@ -827,7 +841,8 @@ mod tests {
             nesting_depth(&attribute_from_text(nested_text(59)).unwrap()),
             59
         );
-        let no_nul = Err(TooDeep {
+        let no_nul = Err(OverLimit {
+            limit: Limit::Nesting,
             contains_nul: false,
         });
         // Beyond serde_json's own limit (128) too: the nesting rule, not a string.
@@ -840,7 +855,10 @@ mod tests {
         let with_nul = format!("{}\"\\u0000\"{}", "[".repeat(200), "]".repeat(200));
         assert_eq!(
             attribute_from_text(with_nul),
-            Err(TooDeep { contains_nul: true })
+            Err(OverLimit {
+                limit: Limit::Nesting,
+                contains_nul: true
+            })
         );
         // Not JSON at all, however many brackets: a string, whatever serde_json would have said.
         for text in [
@@ -857,6 +875,93 @@ mod tests {
                 &text[..20]
             );
         }
+    }
+
+    #[test]
+    fn grpc_attribute_numbers_have_at_most_100_characters() {
+        let digits = |n: usize| "9".repeat(n);
+        for text in [
+            digits(100),
+            format!("-{}", digits(99)),
+            format!("[1, {{\"a\": {}}}]", digits(100)),
+        ] {
+            assert_eq!(
+                attribute_from_text(text.clone()).unwrap().to_string(),
+                text.replace(' ', ""),
+                "digits survive"
+            );
+        }
+        let long = |contains_nul| {
+            Err(OverLimit {
+                limit: Limit::NumberLength,
+                contains_nul,
+            })
+        };
+        for text in [
+            digits(101),
+            format!("-{}", digits(100)),
+            format!(" 1.{}e-5 ", digits(99)),
+            format!("[1, {{\"a\": {}}}]", digits(100_000)),
+        ] {
+            assert_eq!(attribute_from_text(text), long(false));
+        }
+        assert_eq!(
+            attribute_from_text(format!("[\"\\u0000\", {}]", digits(101))),
+            long(true)
+        );
+        // Not JSON: a string, however many digits.
+        let not_json = format!("{} x", digits(500));
+        assert_eq!(
+            attribute_from_text(not_json.clone()),
+            Ok(Value::String(not_json))
+        );
+        // Too deep and a long number: the nesting rule comes first.
+        let both = format!("[{}, {}]", digits(101), nested_text(60));
+        assert_eq!(attribute_from_text(both).unwrap_err().limit, Limit::Nesting);
+    }
+
+    #[test]
+    fn rest_numbers_have_at_most_100_characters_anywhere() {
+        let digits = |n: usize| "5".repeat(n);
+        for text in [
+            format!(r#"{{"n": {}}}"#, digits(100)),
+            format!(r#"{{"n": -{}.5}}"#, digits(97)),
+            format!(r#"[{{"a": [{}]}}, 1]"#, digits(100)),
+        ] {
+            let value = parse_body(text.as_bytes()).unwrap();
+            assert_eq!(value.to_string(), text.replace(' ', ""), "digits survive");
+        }
+        for text in [
+            format!(r#"{{"n": {}}}"#, digits(101)),
+            format!(r#"{{"n": -{}}}"#, digits(100)),
+            format!(r#"{{"n": 1.{}E+7}}"#, digits(97)),
+            // Anywhere: in an unknown field, a bulk item, a non-object body.
+            format!(r#"[{{"eventHeader": {{}}}}, {{"x": [{}]}}]"#, digits(101)),
+            digits(1_000_000),
+        ] {
+            assert_eq!(
+                parse_body(text.as_bytes()).unwrap_err().0,
+                MSG_NUMBER_TOO_LONG,
+                "{}",
+                &text[..20]
+            );
+        }
+        // Malformed JSON and nesting are earlier rules.
+        let malformed = format!(r#"{{"n": {}"#, digits(101));
+        assert_eq!(
+            parse_body(malformed.as_bytes()).unwrap_err().0,
+            MSG_MALFORMED_JSON
+        );
+        let not_a_number = format!(r#"{{"n": {}}}"#, "e".repeat(200));
+        assert_eq!(
+            parse_body(not_a_number.as_bytes()).unwrap_err().0,
+            MSG_MALFORMED_JSON
+        );
+        let deep = format!(r#"[{}, {}]"#, digits(101), nested_text(70));
+        assert_eq!(
+            parse_body(deep.as_bytes()).unwrap_err().0,
+            MSG_BODY_TOO_DEEP
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! The event-ingestion gRPC API (Tonic + sqlx). Contract: `contract/CONTRACT.md`.
 
+mod auth;
+mod deadline;
 mod health;
 mod service;
 
 use std::process::ExitCode;
 
 use rust_common::config::{init_logging, Config};
-use rust_common::{shutdown, Repository};
+use rust_common::{shutdown, startup};
 use tonic::transport::Server;
 
 const DEFAULT_PORT: u16 = 9090;
@@ -21,16 +23,25 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             eprintln!("rust-grpc: {error}");
-            return ExitCode::from(2);
+            return ExitCode::FAILURE;
         }
     };
     init_logging(config.log_level);
     tracing::info!(?config, "starting");
 
-    let repository = Repository::connect_lazy(config.database.clone(), config.pool_max);
+    let services = match startup::start(&config).await {
+        Ok(services) => services,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let repository = services.repository.clone();
     let served = Server::builder()
         .tcp_nodelay(true)
         .layer(service::resource_exhausted_layer())
+        .layer(deadline::DeadlineLayer)
+        .layer(auth::RequireBearerLayer::new(services.authenticator))
         .add_service(health::server(repository.clone()))
         .add_service(service::server(repository.clone(), config.max_body_bytes))
         .serve_with_shutdown(config.listen, shutdown::signal())

@@ -1,7 +1,10 @@
 //! `com.example.grpc.EventService`: the contract's validation, transaction and statuses.
 
-use rust_common::validation::{attribute_from_text, MSG_EVENT_TOO_DEEP, MSG_NUL};
-use rust_common::{validate_event, Repository, StoreError, StoreOutcome, TooDeep};
+use rust_common::json_scan::Limit;
+use rust_common::validation::{
+    attribute_from_text, MSG_EVENT_TOO_DEEP, MSG_NUL, MSG_NUMBER_TOO_LONG,
+};
+use rust_common::{validate_event, OverLimit, Repository, StoreError, StoreOutcome};
 use serde_json::{Map, Value};
 use tonic::codegen::http;
 use tonic::{Request, Response, Status};
@@ -14,6 +17,9 @@ pub use crate::pb::event_service_server::SERVICE_NAME;
 pub struct EventApi {
     repository: Repository,
 }
+
+/// `/<service>/ProcessEvent`: the one method that needs a token when auth is on.
+pub const PROCESS_EVENT_PATH: &str = "/com.example.grpc.EventService/ProcessEvent";
 
 pub fn server(repository: Repository, max_message_bytes: usize) -> EventServiceServer<EventApi> {
     EventServiceServer::new(EventApi { repository }).max_decoding_message_size(max_message_bytes)
@@ -30,7 +36,14 @@ impl EventService for EventApi {
         if let Some(message) = deferred {
             return Err(Status::invalid_argument(message));
         }
-        let outcome = self.repository.store(&event).await.map_err(store_status)?;
+        let (event_uuid, entity_count) = (event.uuid_text(), event.entity_count() as i32);
+        // The message is in: the transaction runs to the end even if the call is cancelled or
+        // its deadline expires now.
+        let outcome = self
+            .repository
+            .store_to_completion(event)
+            .await
+            .map_err(store_status)?;
         let duplicate = outcome == StoreOutcome::Duplicate;
         Ok(Response::new(EventResponse {
             success: true,
@@ -40,8 +53,8 @@ impl EventService for EventApi {
                 "event processed"
             }
             .to_string(),
-            event_uuid: event.uuid_text(),
-            entity_count: event.entity_count() as i32,
+            event_uuid,
+            entity_count,
             duplicate,
         }))
     }
@@ -75,11 +88,13 @@ fn store_status(error: StoreError) -> Status {
 /// store the same document. Unset messages become absent members; attribute values are JSON when
 /// the whole text is JSON, else strings.
 ///
-/// An attribute whose JSON nests too deep is never built (a `null` stands in for it); the second
-/// value is then the message its rules give once every rule of `validate_event` has passed: the
-/// NUL rule if such a value spells U+0000, else the nesting rule, the last one.
+/// An attribute whose JSON breaks a limit (nests too deep, holds a number over 100 characters) is
+/// never built (a `null` stands in for it); the second value is then the message its rules give
+/// once every rule of `validate_event` has passed: the NUL rule if such a value spells U+0000,
+/// else the nesting rule, else the number rule, the last one.
 pub fn request_to_json(request: EventRequest) -> (Value, Option<&'static str>) {
-    let (mut too_deep, mut nul) = (false, false);
+    // The rules broken by attributes that were not built.
+    let (mut nul, mut too_deep, mut long_number) = (false, false, false);
     let mut root = Map::new();
     if let Some(header) = request.event_header {
         let mut object = Map::new();
@@ -100,9 +115,13 @@ pub fn request_to_json(request: EventRequest) -> (Value, Option<&'static str>) {
                     .into_iter()
                     .map(|(key, text)| match attribute_from_text(text) {
                         Ok(value) => (key, value),
-                        Err(TooDeep { contains_nul }) => {
-                            too_deep = true;
+                        Err(OverLimit {
+                            limit,
+                            contains_nul,
+                        }) => {
                             nul |= contains_nul;
+                            too_deep |= limit == Limit::Nesting;
+                            long_number |= limit == Limit::NumberLength;
                             (key, Value::Null)
                         }
                     })
@@ -122,6 +141,8 @@ pub fn request_to_json(request: EventRequest) -> (Value, Option<&'static str>) {
         Some(MSG_NUL)
     } else if too_deep {
         Some(MSG_EVENT_TOO_DEEP)
+    } else if long_number {
+        Some(MSG_NUMBER_TOO_LONG)
     } else {
         None
     };

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use axum::serve::ListenerExt;
 use rust_common::config::{init_logging, Config};
-use rust_common::{shutdown, Repository};
+use rust_common::{shutdown, startup};
 
 const DEFAULT_PORT: u16 = 8080;
 
@@ -17,17 +17,21 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             eprintln!("rust-rest: {error}");
-            return ExitCode::from(2);
+            return ExitCode::FAILURE;
         }
     };
     init_logging(config.log_level);
     tracing::info!(?config, "starting");
 
-    let repository = Repository::connect_lazy(config.database.clone(), config.pool_max);
-    let app = routes::router(routes::AppState::new(
-        repository.clone(),
-        config.max_body_bytes,
-    ));
+    let services = match startup::start(&config).await {
+        Ok(services) => services,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let repository = services.repository.clone();
+    let app = routes::router(routes::AppState::new(services, config.max_body_bytes));
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,

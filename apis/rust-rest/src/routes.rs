@@ -1,4 +1,5 @@
-//! Routes and handlers: content type and size checks, validation, one repository call.
+//! Routes and handlers: authentication, content type and size checks, validation, one repository
+//! call.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,7 +12,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::LengthLimitError;
 use rust_common::validation::MSG_MALFORMED_JSON;
-use rust_common::{parse_body, validate_event, Repository, StoreError, StoreOutcome};
+use rust_common::{
+    parse_body, to_completion, validate_event, Repository, Services, StoreError, StoreOutcome,
+};
 use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -26,16 +29,34 @@ const MSG_BATCH: &str = "request body must be a JSON array of 1 to 1000 events";
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    repository: Repository,
+    services: Services,
     max_body_bytes: usize,
 }
 
 impl AppState {
-    pub fn new(repository: Repository, max_body_bytes: usize) -> Self {
+    pub fn new(services: Services, max_body_bytes: usize) -> Self {
         AppState(Arc::new(Inner {
-            repository,
+            services,
             max_body_bytes,
         }))
+    }
+
+    fn repository(&self) -> &Repository {
+        &self.0.services.repository
+    }
+
+    /// With `AUTH_ENABLED` on, the `Authorization` header must carry a valid bearer token. Checked
+    /// before anything else, the body unread.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(authenticator) = &self.0.services.authenticator else {
+            return Ok(());
+        };
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|value| value.as_bytes());
+        authenticator
+            .check(authorization)
+            .map_err(|error| ApiError::unauthorized(error.message()))
     }
 }
 
@@ -66,19 +87,29 @@ async fn create_event(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    state.authenticate(&headers)?;
     let bytes = read_json_body(&state, &headers, body).await?;
     let value = parse_body(&bytes)?;
     let event = validate_event(value)?;
-    let outcome = state.0.repository.store(&event).await?;
+    let (uuid, entity_count) = (event.uuid_text(), event.entity_count());
+    // The body is in: the transaction runs to the end even if the client goes away now.
+    let outcome = state.repository().store_to_completion(event).await?;
     let duplicate = outcome == StoreOutcome::Duplicate;
     let body = json!({
         "success": true,
         "message": if duplicate { "duplicate event ignored" } else { "event processed" },
-        "eventUuid": event.uuid_text(),
-        "entityCount": event.entity_count(),
+        "eventUuid": uuid,
+        "entityCount": entity_count,
         "duplicate": duplicate,
     });
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// What a batch did, item by item.
+struct BatchOutcome {
+    processed: u64,
+    duplicates: u64,
+    errors: Vec<Value>,
 }
 
 async fn create_events(
@@ -87,33 +118,19 @@ async fn create_events(
     body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    state.authenticate(&headers)?;
     let bytes = read_json_body(&state, &headers, body).await?;
     let items = match parse_body(&bytes)? {
         Value::Array(items) if (1..=MAX_BATCH).contains(&items.len()) => items,
         _ => return Err(ApiError::bad_request(MSG_BATCH)),
     };
-
-    let (mut processed, mut duplicates) = (0u64, 0u64);
-    let mut errors = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let event = match validate_event(item) {
-            Ok(event) => event,
-            Err(error) => {
-                errors.push(json!({"index": index, "error": error.0, "status": 400}));
-                continue;
-            }
-        };
-        // Each item is its own transaction; on a database failure the committed ones stay.
-        match state.0.repository.store(&event).await {
-            Ok(StoreOutcome::Stored) => processed += 1,
-            Ok(StoreOutcome::Duplicate) => duplicates += 1,
-            // Refused like a validation error: this item failed, the batch goes on.
-            Err(StoreError::UnstorableValue) => {
-                errors.push(json!({"index": index, "error": StoreError::UnstorableValue.to_string(), "status": 400}));
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    // The body is in: every item is processed even if the client goes away now.
+    let repository = state.repository().clone();
+    let BatchOutcome {
+        processed,
+        duplicates,
+        errors,
+    } = to_completion(store_batch(repository, items)).await?;
 
     let body = json!({
         "success": errors.is_empty(),
@@ -128,8 +145,42 @@ async fn create_events(
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// Validates and stores each item in its own transaction; on a database failure the committed
+/// ones stay and the batch stops.
+async fn store_batch(
+    repository: Repository,
+    items: Vec<Value>,
+) -> Result<BatchOutcome, StoreError> {
+    let mut outcome = BatchOutcome {
+        processed: 0,
+        duplicates: 0,
+        errors: Vec::new(),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let event = match validate_event(item) {
+            Ok(event) => event,
+            Err(error) => {
+                outcome
+                    .errors
+                    .push(json!({"index": index, "error": error.0, "status": 400}));
+                continue;
+            }
+        };
+        match repository.store(&event).await {
+            Ok(StoreOutcome::Stored) => outcome.processed += 1,
+            Ok(StoreOutcome::Duplicate) => outcome.duplicates += 1,
+            // Refused like a validation error: this item failed, the batch goes on.
+            Err(StoreError::UnstorableValue) => {
+                outcome.errors.push(json!({"index": index, "error": StoreError::UnstorableValue.to_string(), "status": 400}));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(outcome)
+}
+
 async fn health(State(state): State<AppState>) -> Response {
-    if state.0.repository.is_healthy().await {
+    if state.repository().is_healthy().await {
         json_response(StatusCode::OK, &json!({"status": "healthy"}))
     } else {
         ApiError::unavailable().into_response()

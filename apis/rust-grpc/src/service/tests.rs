@@ -17,7 +17,7 @@ fn api() -> EventApi {
     })
     .unwrap();
     EventApi {
-        repository: Repository::connect_lazy(config.database, 1),
+        repository: Repository::connect_lazy(config.database, 1, config.db_acquire_timeout),
     }
 }
 
@@ -244,4 +244,301 @@ fn the_size_limit_answers_resource_exhausted() {
         .headers()
         .get("grpc-status")
         .is_none());
+}
+
+#[tokio::test]
+async fn attribute_numbers_have_at_most_100_characters() {
+    let message = "event contains a number longer than 100 characters";
+    let with_attribute = |text: String| {
+        let mut request = request();
+        request.event_body.as_mut().unwrap().entities[0]
+            .updated_attributes
+            .insert("n".into(), text);
+        request
+    };
+    // 100 characters: stored with their digits.
+    for text in [
+        "9".repeat(100),
+        format!("-{}.5", "1".repeat(97)),
+        format!("[{}]", "2".repeat(100)),
+    ] {
+        let (json, deferred) = request_to_json(with_attribute(text.clone()));
+        assert_eq!(deferred, None);
+        let event = validate_event(json).unwrap();
+        let stored = &event.document["eventBody"]["entities"][0]["updatedAttributes"]["n"];
+        assert_eq!(stored.to_string(), text);
+    }
+    // 101: refused, wherever the number is in the JSON text.
+    for text in [
+        "9".repeat(101),
+        format!("-{}.5", "1".repeat(98)),
+        format!(r#"{{"a": [1, {}]}}"#, "3".repeat(101)),
+        "4".repeat(100_000),
+    ] {
+        assert_eq!(invalid_argument(with_attribute(text)).await, message);
+    }
+    // Not JSON text: a string, however many digits.
+    let not_json = format!("{}x", "5".repeat(200));
+    let (json, deferred) = request_to_json(with_attribute(not_json.clone()));
+    assert_eq!(deferred, None);
+    let event = validate_event(json).unwrap();
+    assert_eq!(
+        event.document["eventBody"]["entities"][0]["updatedAttributes"]["n"],
+        Value::String(not_json)
+    );
+
+    // The nesting and NUL rules come first, and any earlier rule.
+    let mut both = with_attribute("6".repeat(101));
+    let attributes = &mut both.event_body.as_mut().unwrap().entities[0].updated_attributes;
+    attributes.insert(
+        "deep".into(),
+        format!("{}1{}", "[".repeat(60), "]".repeat(60)),
+    );
+    assert_eq!(
+        invalid_argument(both.clone()).await,
+        "event nests deeper than 64 levels"
+    );
+    let attributes = &mut both.event_body.as_mut().unwrap().entities[0].updated_attributes;
+    attributes.insert("nul".into(), "a\u{0}".into());
+    assert_eq!(
+        invalid_argument(both).await,
+        "event must not contain the NUL character (U+0000)"
+    );
+    let mut earlier = with_attribute("6".repeat(101));
+    earlier.event_header.as_mut().unwrap().uuid = "x".into();
+    assert_eq!(
+        invalid_argument(earlier).await,
+        "eventHeader.uuid must be a UUID"
+    );
+}
+
+#[test]
+fn the_process_event_path_is_the_generated_one() {
+    assert_eq!(PROCESS_EVENT_PATH, format!("/{SERVICE_NAME}/ProcessEvent"));
+}
+
+mod over_the_wire {
+    //! A real server on 127.0.0.1 with the production layers, called by the generated client.
+
+    use std::time::Duration;
+
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    use rust_common::{Authenticator, Config, Repository};
+    use serde_json::json;
+    use tonic::transport::server::TcpIncoming;
+    use tonic::transport::{Channel, Server};
+    use tonic::{Code, Request};
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    use super::request;
+    use crate::pb::event_service_client::EventServiceClient;
+    use crate::pb::HealthRequest;
+    use crate::{auth, deadline, health, service};
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    const MAX_MESSAGE: usize = 4096;
+
+    /// Serves with `vars` over the unreachable database unless they name one; returns a channel.
+    async fn serve(vars: &[(&str, &str)]) -> Channel {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = Config::from_lookup(9090, move |name| {
+            let set = vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            set.or_else(|| {
+                (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".into())
+            })
+        })
+        .unwrap();
+        let repository = Repository::connect_lazy(
+            config.database.clone(),
+            config.pool_max,
+            config.db_acquire_timeout,
+        );
+        let authenticator = config.auth.as_ref().map(|settings| {
+            Authenticator::new(settings.key.as_deref().unwrap(), settings).unwrap()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Server::builder()
+            .layer(service::resource_exhausted_layer())
+            .layer(deadline::DeadlineLayer)
+            .layer(auth::RequireBearerLayer::new(authenticator))
+            .add_service(health::server(repository.clone()))
+            .add_service(service::server(repository, MAX_MESSAGE));
+        tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
+        Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    fn token(exp_in_seconds: i64) -> String {
+        let exp = jsonwebtoken::get_current_timestamp() as i64 + exp_in_seconds;
+        encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"exp": exp}),
+            &EncodingKey::from_secret(KEY.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn with_authorization<T>(message: T, authorization: Option<&str>) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(value) = authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", value.parse().unwrap());
+        }
+        request
+    }
+
+    #[tokio::test]
+    async fn with_auth_on_process_event_needs_a_valid_token() {
+        let channel = serve(&[("AUTH_ENABLED", "true"), ("JWT_SECRET_KEY", KEY)]).await;
+        let mut client = EventServiceClient::new(channel.clone());
+        let expired = format!("Bearer {}", token(-3600));
+        let huge = {
+            let mut huge = request();
+            huge.event_header.as_mut().unwrap().event_name = "x".repeat(MAX_MESSAGE * 2);
+            huge
+        };
+        for (message, authorization, expected) in [
+            (request(), None, "missing bearer token"),
+            (request(), Some("Basic abc"), "missing bearer token"),
+            (request(), Some("Bearer not-a-jwt"), "invalid token"),
+            (request(), Some(expired.as_str()), "invalid token"),
+            // Before the size limit: the message is not read.
+            (huge, None, "missing bearer token"),
+        ] {
+            let status = client
+                .process_event(with_authorization(message, authorization))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                status.code(),
+                Code::Unauthenticated,
+                "{authorization:?}: {status:?}"
+            );
+            assert_eq!(status.message(), expected);
+        }
+        // A valid token gets as far as validation.
+        let mut invalid = request();
+        invalid.event_header.as_mut().unwrap().uuid = "x".into();
+        let bearer = format!("bearer {}", token(300));
+        let status = client
+            .process_event(with_authorization(invalid, Some(&bearer)))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::InvalidArgument, "eventHeader.uuid must be a UUID")
+        );
+
+        // The health services stay open.
+        let legacy = client
+            .health_check(Request::new(HealthRequest {
+                service: String::new(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(legacy.message, "database unavailable");
+        let standard = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(standard.into_inner().status, 2, "NOT_SERVING");
+    }
+
+    #[tokio::test]
+    async fn with_auth_off_no_token_is_needed() {
+        let mut client = EventServiceClient::new(serve(&[]).await);
+        let mut invalid = request();
+        invalid.event_body = None;
+        let status = client.process_event(invalid).await.unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::InvalidArgument, "eventBody must be an object")
+        );
+    }
+
+    /// The database of `PERFLAB_TEST_DATABASE_URL` (with the lab's schema).
+    fn test_database_url() -> String {
+        std::env::var("PERFLAB_TEST_DATABASE_URL")
+            .expect("PERFLAB_TEST_DATABASE_URL must name a database with the lab's schema")
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PERFLAB_TEST_DATABASE_URL"]
+    async fn a_cancelled_call_or_expired_deadline_does_not_interrupt_the_transaction() {
+        let url = test_database_url();
+        let database = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut client = EventServiceClient::new(serve(&[("DATABASE_URL", &url)]).await);
+        for deadline in [true, false] {
+            let uuid = uuid::Uuid::new_v4().to_string();
+            let mut message = request();
+            message.event_header.as_mut().unwrap().uuid = uuid.clone();
+            message.event_body.as_mut().unwrap().entities[0].entity_id = uuid.clone();
+            message.event_body.as_mut().unwrap().entities[0].entity_type = "GrpcCancelTest".into();
+            // Another transaction holds the uuid, so the call waits inside its own.
+            let mut blocker = database.begin().await.unwrap();
+            sqlx::query("INSERT INTO events (uuid, event_name, event_type, payload) VALUES ($1::uuid, 'x', 'x', '{}')")
+                .bind(&uuid)
+                .execute(&mut *blocker)
+                .await
+                .unwrap();
+            if deadline {
+                let mut call = Request::new(message);
+                call.set_timeout(Duration::from_millis(300));
+                let status = client.process_event(call).await.unwrap_err();
+                // Tonic's client enforces the deadline too (CANCELLED "Timeout expired"), and its
+                // timer starts first.
+                assert!(
+                    matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+                    "{status:?}"
+                );
+            } else {
+                // The client cancels: its call future is dropped.
+                let call = client.process_event(message);
+                assert!(tokio::time::timeout(Duration::from_millis(300), call)
+                    .await
+                    .is_err());
+            }
+            blocker.rollback().await.unwrap();
+            let until = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let stored = sqlx::query("SELECT 1 FROM events WHERE uuid = $1::uuid AND event_name = 'LoanPaymentSubmitted'")
+                    .bind(&uuid)
+                    .fetch_optional(&database)
+                    .await
+                    .unwrap();
+                if stored.is_some() {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < until,
+                    "deadline={deadline}: the transaction was abandoned"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            sqlx::query("DELETE FROM events WHERE uuid = $1::uuid")
+                .bind(&uuid)
+                .execute(&database)
+                .await
+                .unwrap();
+            sqlx::query(
+                "DELETE FROM entities WHERE entity_type = 'GrpcCancelTest' AND entity_id = $1",
+            )
+            .bind(&uuid)
+            .execute(&database)
+            .await
+            .unwrap();
+        }
+    }
 }

@@ -1,28 +1,70 @@
-//! Handler tests that need no database: routing, content type, size, validation, error bodies.
+//! Handler tests: routing, authentication, content type, size, validation, error bodies (no
+//! database needed); and, against `PERFLAB_TEST_DATABASE_URL` (ignored without it), that a
+//! client going away does not interrupt the transaction.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use rust_common::{Config, Repository};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use rust_common::{Authenticator, Config, Repository, Services};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::{router, AppState};
 
 const MAX: usize = 4096;
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+const UNREACHABLE_DATABASE: &str = "postgres://bench:bench@127.0.0.1:1/events";
 
 /// A router whose database cannot be reached (port 1 refuses), so any test that got as far as
 /// the database would fail loudly instead of writing.
 fn app() -> Router {
-    let config = Config::from_lookup(8080, |name| {
-        (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".to_string())
+    app_with(&[])
+}
+
+/// A router configured by `vars` over the unreachable database.
+fn app_with(vars: &[(&str, &str)]) -> Router {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = Config::from_lookup(8080, move |name| {
+        let set = vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        set.or_else(|| (name == "DATABASE_URL").then(|| UNREACHABLE_DATABASE.to_string()))
     })
     .unwrap();
-    router(AppState::new(
-        Repository::connect_lazy(config.database, 1),
-        MAX,
-    ))
+    let authenticator = config
+        .auth
+        .as_ref()
+        .map(|settings| Authenticator::new(settings.key.as_deref().unwrap(), settings).unwrap());
+    let services = Services {
+        repository: Repository::connect_lazy(
+            config.database.clone(),
+            config.pool_max,
+            config.db_acquire_timeout,
+        ),
+        authenticator,
+    };
+    router(AppState::new(services, MAX))
+}
+
+fn with_auth() -> Router {
+    app_with(&[("AUTH_ENABLED", "true"), ("JWT_SECRET_KEY", KEY)])
+}
+
+fn token(exp_in_seconds: i64) -> String {
+    let exp = jsonwebtoken::get_current_timestamp() as i64 + exp_in_seconds;
+    encode(
+        &Header::new(Algorithm::HS256),
+        &json!({"exp": exp}),
+        &EncodingKey::from_secret(KEY.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 async fn call(
@@ -284,4 +326,263 @@ async fn health_is_503_while_the_database_is_unreachable() {
         body,
         error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     );
+}
+
+/// Sends `request` to `app`: status, `WWW-Authenticate`, body.
+async fn send(app: Router, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        challenge,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn post(
+    uri: &str,
+    content_type: &str,
+    authorization: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut request = Request::post(uri).header(header::CONTENT_TYPE, content_type);
+    if let Some(authorization) = authorization {
+        request = request.header(header::AUTHORIZATION, authorization);
+    }
+    request.body(body.into()).unwrap()
+}
+
+#[tokio::test]
+async fn with_auth_on_events_need_a_valid_bearer_token() {
+    let expired = token(-3600);
+    for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
+        for (authorization, message) in [
+            (None, "missing bearer token"),
+            (
+                Some("Basic dXNlcjpwYXNz".to_string()),
+                "missing bearer token",
+            ),
+            (Some("Bearer ".to_string()), "missing bearer token"),
+            (Some("Bearer not.a.token".to_string()), "invalid token"),
+            (Some(format!("Bearer {expired}")), "invalid token"),
+        ] {
+            let request = post(uri, "application/json", authorization.as_deref(), "[]");
+            let (status, challenge, body) = send(with_auth(), request).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} {authorization:?}");
+            assert_eq!(challenge.as_deref(), Some("Bearer"));
+            assert_eq!(body, error(StatusCode::UNAUTHORIZED, message));
+        }
+        // A valid token gets as far as validation.
+        let authorization = format!("bearer {}", token(300));
+        let request = post(uri, "application/json", Some(&authorization), "[]");
+        let (status, challenge, body) = send(with_auth(), request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(challenge, None);
+        assert!(body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("request body must be a JSON"));
+    }
+}
+
+#[tokio::test]
+async fn authentication_comes_before_content_type_size_and_validation() {
+    let too_large = "x".repeat(MAX + 1);
+    for (content_type, body) in [
+        ("text/plain", "{}".to_string()),
+        ("application/json", too_large),
+        ("application/json", "{".to_string()),
+        ("application/json", format!("[{}]", "1".repeat(101))),
+    ] {
+        let request = post("/api/v1/events", content_type, None, body);
+        let (status, _, body) = send(with_auth(), request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{content_type}");
+        assert_eq!(body["error"], "missing bearer token");
+    }
+    // Nothing is read from the body of a refused request.
+    for uri in ["/api/v1/events", "/api/v1/events/bulk"] {
+        let polled = Arc::new(AtomicBool::new(false));
+        let flag = polled.clone();
+        let chunks = tokio_stream::StreamExt::map(tokio_stream::iter(["{}"]), move |chunk| {
+            flag.store(true, Ordering::SeqCst);
+            Ok::<_, std::convert::Infallible>(chunk)
+        });
+        let request = post(uri, "application/json", None, Body::from_stream(chunks));
+        let (status, _, _) = send(with_auth(), request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(!polled.load(Ordering::SeqCst), "{uri}: the body was read");
+    }
+}
+
+#[tokio::test]
+async fn with_auth_on_health_404_and_405_stay_open() {
+    let health = Request::get("/api/v1/events/health")
+        .body(Body::empty())
+        .unwrap();
+    let (status, challenge, _) = send(with_auth(), health).await;
+    assert_eq!((status, challenge), (StatusCode::SERVICE_UNAVAILABLE, None));
+    let unknown = Request::get("/api/v1/nope").body(Body::empty()).unwrap();
+    assert_eq!(send(with_auth(), unknown).await.0, StatusCode::NOT_FOUND);
+    let wrong_method = Request::get("/api/v1/events").body(Body::empty()).unwrap();
+    assert_eq!(
+        send(with_auth(), wrong_method).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+#[tokio::test]
+async fn auth_off_needs_no_token() {
+    let (status, _, body) = send(
+        app(),
+        post("/api/v1/events", "application/json", None, "[]"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "request body must be a JSON object");
+}
+
+#[tokio::test]
+async fn numbers_have_at_most_100_characters_of_json_text() {
+    let message = "event contains a number longer than 100 characters";
+    // 100 characters pass the rule (and fail a later one); 101 do not, wherever they are.
+    for number in ["9".repeat(100), format!("-{}.5", "1".repeat(97))] {
+        let (status, body) = post_json("/api/v1/events", &format!(r#"{{"x": {number}}}"#)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                Some("eventHeader must be an object")
+            )
+        );
+    }
+    for number in [
+        "9".repeat(101),
+        format!("-{}.5", "1".repeat(98)),
+        format!("1e{}", "0".repeat(99)),
+    ] {
+        let (status, body) = post_json("/api/v1/events", &format!(r#"{{"x": {number}}}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, error(StatusCode::BAD_REQUEST, message));
+    }
+    // In a bulk body, one long number anywhere refuses the whole request.
+    let bulk = format!(
+        r#"[{{"eventHeader": 1}}, {{"eventHeader": {{"uuid": {}}}}}]"#,
+        "7".repeat(101)
+    );
+    let (status, body) = post_json("/api/v1/events/bulk", &bulk).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, error(StatusCode::BAD_REQUEST, message));
+}
+
+/// The database of `PERFLAB_TEST_DATABASE_URL` (with the lab's schema).
+fn test_database_url() -> String {
+    std::env::var("PERFLAB_TEST_DATABASE_URL")
+        .expect("PERFLAB_TEST_DATABASE_URL must name a database with the lab's schema")
+}
+
+fn event_text(uuid: &str) -> String {
+    json!({
+        "eventHeader": {"uuid": uuid, "eventName": "RestCancelTest", "eventType": "RestCancelTest"},
+        "eventBody": {"entities": [{"entityType": "RestCancelTest", "entityId": uuid, "updatedAttributes": {"n": 1}}]}
+    })
+    .to_string()
+}
+
+/// Holds `uuid` in an open transaction, so that a request storing it waits inside its own.
+async fn block(database: &sqlx::PgPool, uuid: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut blocker = database.begin().await.unwrap();
+    sqlx::query("INSERT INTO events (uuid, event_name, event_type, payload) VALUES ($1::uuid, 'x', 'x', '{}')")
+        .bind(uuid)
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    blocker
+}
+
+async fn wait_until_stored(database: &sqlx::PgPool, uuid: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stored = sqlx::query(
+            "SELECT 1 FROM events WHERE uuid = $1::uuid AND event_name = 'RestCancelTest'",
+        )
+        .bind(uuid)
+        .fetch_optional(database)
+        .await
+        .unwrap();
+        if stored.is_some() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{uuid} was not stored: the transaction was abandoned"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn cleanup(database: &sqlx::PgPool, uuids: &[&str]) {
+    for uuid in uuids {
+        sqlx::query("DELETE FROM events WHERE uuid = $1::uuid")
+            .bind(uuid)
+            .execute(database)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM entities WHERE entity_type = 'RestCancelTest' AND entity_id = $1")
+            .bind(uuid)
+            .execute(database)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PERFLAB_TEST_DATABASE_URL"]
+async fn a_client_that_goes_away_does_not_interrupt_the_transaction() {
+    let url = test_database_url();
+    let database = sqlx::PgPool::connect(&url).await.unwrap();
+    let app = app_with(&[("DATABASE_URL", &url)]);
+    let single = uuid::Uuid::new_v4().to_string();
+    let (first, second) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let bulk = format!("[{}, {}]", event_text(&first), event_text(&second));
+
+    for (uri, body, blocked, all) in [
+        (
+            "/api/v1/events",
+            event_text(&single),
+            &single,
+            vec![single.as_str()],
+        ),
+        (
+            "/api/v1/events/bulk",
+            bulk,
+            &first,
+            vec![first.as_str(), second.as_str()],
+        ),
+    ] {
+        let blocker = block(&database, blocked).await;
+        // The client gives up (its request future is dropped) while the handler waits inside the
+        // transaction, after the whole body arrived.
+        let request = app
+            .clone()
+            .oneshot(post(uri, "application/json", None, body));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), request)
+                .await
+                .is_err(),
+            "{uri}"
+        );
+        blocker.rollback().await.unwrap();
+        for uuid in &all {
+            wait_until_stored(&database, uuid).await;
+        }
+        cleanup(&database, &all).await;
+    }
 }
