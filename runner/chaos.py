@@ -700,16 +700,6 @@ class ChaosRunner(run.Runner):
         return checks
 
     # -- the whole chaos run -----------------------------------------------------------------------------------
-    def _store(self, document: dict, metrics_dsn: str | None) -> results_model.RunDocument:
-        model = results_model.dump(document, self.run_dir / results_model.RUN_FILE)
-        if metrics_dsn:
-            try:
-                metricsdb.migrate(metrics_dsn)
-                metricsdb.load(metrics_dsn, model)
-            except Exception as error:  # noqa: BLE001 — run.json is the result; the database is a copy
-                self.log(f"warning: results not loaded into the metrics database: {error}")
-        return model
-
     def run(self) -> dict:
         options = self.chaos_options
         started = utc_now()
@@ -759,11 +749,12 @@ class ChaosRunner(run.Runner):
                 self.fault.restore()
         document = self.document(results, started, interrupted)
         document["chaos"] = scenarios
-        model = self._store(document, metrics_dsn)
+        model = run.store_results(document, self.run_dir, metrics_dsn, self.log)
         kill = next((s for s in scenarios if s["name"] == "api-kill"), None)
         if kill is not None:
             self._judge_history(kill, history, metrics_dsn, scenarios, len(results))
-            model = self._store(document, metrics_dsn)  # the same run again, now with the history's figures
+            # The same run again, now with the history's figures.
+            model = run.store_results(document, self.run_dir, metrics_dsn, self.log)
         if interrupted:
             raise KeyboardInterrupt
         return model.to_dict()

@@ -195,6 +195,20 @@ def phase_figures(phase: dict, samples: list[sampler.Sample], limits: dict[str, 
             "hostSaturated": host_saturated}
 
 
+def store_results(document: dict, run_dir: pathlib.Path, metrics_dsn: str | None,
+                  log: Callable[[str], None]) -> results_model.RunDocument:
+    """Writes the run's results document, then loads it into the metrics database when there is one."""
+    model = results_model.dump(document, run_dir / results_model.RUN_FILE)
+    if metrics_dsn:
+        from runner import metricsdb
+        try:
+            metricsdb.migrate(metrics_dsn)
+            metricsdb.load(metrics_dsn, model)
+        except Exception as error:  # noqa: BLE001 — run.json is the result; the database is a copy
+            log(f"warning: results not loaded into the metrics database: {error}")
+    return model
+
+
 class Runner:
     container_prefix = "perflab-loadgen"  # generator containers: PREFIX-RUNID, or PREFIX-RUNID-K of several
 
@@ -605,16 +619,8 @@ class Runner:
                 results.append(self.partial)
         reference.apply(results, self.references)  # each phase's reference and referenceFraction
         document = self.document(results, started, interrupted)
-        model = results_model.dump(document, self.run_dir / results_model.RUN_FILE)
-        document = model.to_dict()
-        metrics = self.outputs.get("metricsDatabase", {}).get("dsn")
-        if metrics:
-            from runner import metricsdb
-            try:
-                metricsdb.migrate(metrics)
-                metricsdb.load(metrics, model)
-            except Exception as error:  # noqa: BLE001 — run.json is the result; the database is a copy
-                self.log(f"warning: results not loaded into the metrics database: {error}")
+        metrics_dsn = self.outputs.get("metricsDatabase", {}).get("dsn")
+        document = store_results(document, self.run_dir, metrics_dsn, self.log).to_dict()
         if interrupted:
             raise KeyboardInterrupt
         return document

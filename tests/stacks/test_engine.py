@@ -87,16 +87,22 @@ class FakeDocker(docker_resources.Realizer):
         self.ops.append(("delete", obj["name"] if obj else resource_id))
 
 
-@pytest.fixture
-def fake(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
+def _fake_engines(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, fakes: dict[str, type[FakeDocker]]):
+    """A maker of engines over one in-memory Docker (`fakes`: a resource type's fake realizer), the
+    Docker's objects, and its operation log."""
     monkeypatch.setenv("PERFLAB_STATE", str(tmp_path))
     world: dict = {}
     ops: list = []
 
     def engine():
-        realizers = {CONTAINER: FakeDocker(CONTAINER, world, ops), IMAGE: FakeDocker(IMAGE, world, ops)}
+        realizers = {token: fake(token, world, ops) for token, fake in fakes.items()}
         return core.Engine("unit", client=None, log=lambda line: None, realizers=realizers)
     return engine, world, ops
+
+
+@pytest.fixture
+def fake(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
+    return _fake_engines(tmp_path, monkeypatch, {CONTAINER: FakeDocker, IMAGE: FakeDocker})
 
 
 def _declare(engine, *, db_inputs=None, api_dbr=True):
@@ -219,14 +225,7 @@ class FakeVolumes(FakeDocker):
 
 @pytest.fixture
 def fake_with_volumes(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PERFLAB_STATE", str(tmp_path))
-    world: dict = {}
-    ops: list = []
-
-    def engine():
-        realizers = {CONTAINER: FakeDocker(CONTAINER, world, ops), VOLUME: FakeVolumes(VOLUME, world, ops)}
-        return core.Engine("unit", client=None, log=lambda line: None, realizers=realizers)
-    return engine, world, ops
+    return _fake_engines(tmp_path, monkeypatch, {CONTAINER: FakeDocker, VOLUME: FakeVolumes})
 
 
 LABELS = [{"label": "perflab.stack", "value": "unit"}]

@@ -9,14 +9,9 @@ a clear message when another job holds a `perflab-*` container name.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
-import docker
-import docker.errors
 import psycopg2
-import pytest
 
 from perflab import catalogue
 from perflab import settings as stack_config
@@ -24,24 +19,9 @@ from perflab.catalogue import METRICS_DATABASE, ROOT
 from perflab.names import LABEL, data_volume_name
 from runner import readiness, statedir
 from runner import stack as lab_stack
+from tests.stacks.bench_cli import bench
 
 STACK = "local"
-
-
-def bench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PERFLAB_ENGINE": "in-process"}
-    return subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        pytest.skip(f"no Docker engine: {error}")
-    return client
 
 
 def test_bench_up_status_and_down_of_the_local_stack(client):

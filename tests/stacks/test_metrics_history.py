@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import docker
@@ -20,23 +18,15 @@ import docker.errors
 import psycopg2
 import pytest
 
-from perflab.catalogue import METRICS_DATABASE, ROOT
+from perflab.catalogue import METRICS_DATABASE
 from perflab.names import LABEL, data_volume_name
 from runner import stack as lab_stack
+from tests.stacks.bench_cli import bench
 
 STACK = "local"
 API = "go-rest"
 VOLUME = data_volume_name(STACK, METRICS_DATABASE)
 PGDATA = "/var/lib/postgresql/data"
-
-
-def bench(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PERFLAB_ENGINE": "in-process"}
-    env.pop("PERFLAB_METRICS_DSN", None)  # `bench db load` must find the stack's own database
-    result = subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    print(f"$ bench {' '.join(args)}\n{result.stdout}{result.stderr}")
-    return result
 
 
 def ok(*args: str) -> str:
@@ -63,16 +53,6 @@ def stored(run_ids: list[str]) -> dict[str, tuple[int, int]]:
         rows = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     conn.close()
     return rows
-
-
-@pytest.fixture(scope="module")
-def client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        pytest.skip(f"no Docker engine: {error}")
-    return client
 
 
 @pytest.fixture(scope="module")

@@ -443,78 +443,61 @@ mod tests {
         );
     }
 
+    /// Asserts `auth`'s verdict on an unexpired token with `claim` set to each of `values`, or
+    /// left out where a value is `None`.
+    fn assert_verdicts(
+        auth: &Authenticator,
+        claim: &str,
+        values: &[Option<Value>],
+        expected: Result<(), AuthError>,
+    ) {
+        for value in values {
+            let mut claims = json!({"exp": now() + 300});
+            if let Some(value) = value {
+                claims[claim] = value.clone();
+            }
+            assert_eq!(auth.verify(&token(claims)), expected, "{claim}: {value:?}");
+        }
+    }
+
     #[test]
     fn issuer_must_match_when_set() {
-        let exp = now() + 300;
         let auth = Authenticator::new(KEY, &settings(Some("perflab"), None)).unwrap();
-        assert_eq!(
-            auth.verify(&token(json!({"exp": exp, "iss": "perflab"}))),
-            Ok(())
-        );
-        for iss in [
-            json!("other"),
-            json!("PERFLAB"),
-            json!(null),
-            json!(["perflab"]),
-            json!(1),
-        ] {
-            assert_eq!(
-                auth.verify(&token(json!({"exp": exp, "iss": iss}))),
-                Err(AuthError::InvalidToken),
-                "{iss}"
-            );
-        }
-        assert_eq!(
-            auth.verify(&token(json!({"exp": exp}))),
-            Err(AuthError::InvalidToken)
-        );
+        assert_verdicts(&auth, "iss", &[Some(json!("perflab"))], Ok(()));
+        let refused = [
+            Some(json!("other")),
+            Some(json!("PERFLAB")),
+            Some(json!(null)),
+            Some(json!(["perflab"])),
+            Some(json!(1)),
+            None,
+        ];
+        assert_verdicts(&auth, "iss", &refused, Err(AuthError::InvalidToken));
         // Unset: any issuer, or none.
-        assert_eq!(
-            plain().verify(&token(json!({"exp": exp, "iss": "anyone"}))),
-            Ok(())
-        );
+        assert_verdicts(&plain(), "iss", &[Some(json!("anyone")), None], Ok(()));
     }
 
     #[test]
     fn audience_must_be_or_contain_it_when_set() {
-        let exp = now() + 300;
         let auth = Authenticator::new(KEY, &settings(None, Some("events"))).unwrap();
-        for aud in [
-            json!("events"),
-            json!(["events"]),
-            json!(["other", "events"]),
-        ] {
-            assert_eq!(
-                auth.verify(&token(json!({"exp": exp, "aud": aud}))),
-                Ok(()),
-                "{aud}"
-            );
-        }
-        for aud in [
-            json!("other"),
-            json!(["other"]),
-            json!([]),
-            json!(1),
-            json!(null),
-        ] {
-            assert_eq!(
-                auth.verify(&token(json!({"exp": exp, "aud": aud}))),
-                Err(AuthError::InvalidToken),
-                "{aud}"
-            );
-        }
-        assert_eq!(
-            auth.verify(&token(json!({"exp": exp}))),
-            Err(AuthError::InvalidToken)
-        );
+        let accepted = [
+            Some(json!("events")),
+            Some(json!(["events"])),
+            Some(json!(["other", "events"])),
+        ];
+        assert_verdicts(&auth, "aud", &accepted, Ok(()));
+        let refused = [
+            Some(json!("other")),
+            Some(json!(["other"])),
+            Some(json!([])),
+            Some(json!(1)),
+            Some(json!(null)),
+            None,
+        ];
+        assert_verdicts(&auth, "aud", &refused, Err(AuthError::InvalidToken));
         // Unset: an `aud` in the token is ignored (jsonwebtoken's default would refuse it).
-        for aud in [json!("anything"), json!(["a", "b"])] {
-            assert_eq!(
-                plain().verify(&token(json!({"exp": exp, "aud": aud}))),
-                Ok(()),
-                "{aud}"
-            );
-        }
+        let any = [Some(json!("anything")), Some(json!(["a", "b"])), None];
+        assert_verdicts(&plain(), "aud", &any, Ok(()));
     }
 
     #[test]

@@ -312,14 +312,9 @@ pub fn init_logging(level: Level) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(8080, move |name| map.get(name).cloned())
+        crate::test_support::config_from(8080, vars)
     }
 
     const URL: (&str, &str) = (

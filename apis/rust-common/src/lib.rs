@@ -10,6 +10,8 @@ pub mod rfc3339;
 pub mod secrets;
 pub mod shutdown;
 pub mod startup;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod validation;
 
 pub use auth::{AuthError, Authenticator};

@@ -136,56 +136,11 @@ impl SecretsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
     use std::time::Instant;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    /// A local store that answers the n-th request (0-based) with `answer(n, path)`:
-    /// `Some((status, body))`, or `None` to never answer. Returns its URL and the request count.
-    async fn store(
-        answer: impl Fn(usize, &str) -> Option<(u16, String)> + Send + Sync + 'static,
-    ) -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let count = Arc::new(AtomicUsize::new(0));
-        let counter = count.clone();
-        let answer = Arc::new(answer);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let (counter, answer) = (counter.clone(), answer.clone());
-                tokio::spawn(async move {
-                    // One request per connection; hyper's client opens another when this closes.
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buffer[..n]),
-                        }
-                    }
-                    let line = String::from_utf8_lossy(&request);
-                    let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    match answer(n, &path) {
-                        Some((status, body)) => {
-                            let response = format!(
-                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                                body.len()
-                            );
-                            let _ = socket.write_all(response.as_bytes()).await;
-                        }
-                        None => tokio::time::sleep(Duration::from_secs(60)).await,
-                    }
-                });
-            }
-        });
-        (url, count)
-    }
+    use crate::test_support::secrets_store as store;
 
     fn secret(path: &str) -> Option<(u16, String)> {
         let name = path.strip_prefix("/base/secrets/")?;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Instant;
 
 use crate::auth::Authenticator;
-use crate::config::{Config, SecretsSettings, MIN_JWT_KEY_BYTES};
+use crate::config::{init_logging, Config, SecretsSettings, MIN_JWT_KEY_BYTES};
 use crate::repository::Repository;
 use crate::secrets::{SecretsClient, DB_PASSWORD, JWT_SECRET_KEY};
 
@@ -34,6 +34,28 @@ impl std::error::Error for StartupError {}
 struct SecretValues {
     db_password: Option<String>,
     jwt_key: Option<String>,
+}
+
+/// What both servers do first: reads the configuration from the environment (a mistake goes to
+/// stderr after `binary`'s name: logging is not set up yet), sets up logging, then [`start`]s.
+/// `None`: start-up failed and said why; the server exits with code 1.
+pub async fn from_env(binary: &str, default_port: u16) -> Option<(Config, Services)> {
+    let config = match Config::from_env(default_port) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{binary}: {error}");
+            return None;
+        }
+    };
+    init_logging(config.log_level);
+    tracing::info!(?config, "starting");
+    match start(&config).await {
+        Ok(services) => Some((config, services)),
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            None
+        }
+    }
 }
 
 /// Reads the secrets, then builds the pool (lazily: the database may still be down) and the
@@ -185,58 +207,28 @@ mod tests {
     use std::time::Duration;
 
     use serde_json::json;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+
+    use crate::test_support::{config_from, secrets_store, token_with_key};
 
     /// A store serving `secrets` (name → value) that answers 500 for names it lacks.
     async fn store(secrets: Arc<Mutex<Vec<(String, String)>>>) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let secrets = secrets.clone();
-                tokio::spawn(async move {
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buffer[..n]),
-                        }
-                    }
-                    let text = String::from_utf8_lossy(&request).to_string();
-                    let path = text.split(' ').nth(1).unwrap_or_default();
-                    let name = path.trim_start_matches("/secrets/");
-                    let value = secrets
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v.clone());
-                    let (status, body) = match value {
-                        Some(value) => (200, json!({"name": name, "value": value}).to_string()),
-                        None => (500, "{}".to_string()),
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                });
-            }
-        });
+        let (url, _) = secrets_store(move |_, path| {
+            let name = path.trim_start_matches("/secrets/");
+            let secrets = secrets.lock().unwrap();
+            Some(match secrets.iter().find(|(stored, _)| stored == name) {
+                Some((_, value)) => (200, json!({"name": name, "value": value}).to_string()),
+                None => (500, "{}".to_string()),
+            })
+        })
+        .await;
         url
     }
 
+    /// A configuration from `vars` over a database that refuses connections.
     fn config(vars: &[(&str, &str)]) -> Config {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(8080, move |name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap()
+        let mut vars = vars.to_vec();
+        vars.push(("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"));
+        config_from(8080, &vars).unwrap()
     }
 
     const KEY: &str = "a key from the store, 32 bytes ok";
@@ -262,20 +254,13 @@ mod tests {
     #[tokio::test]
     async fn a_missing_secret_stops_start_up_naming_it() {
         let url = store(shared(&[("db-password", "pw")])).await;
-        let config = config(&[
-            ("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"),
-            ("SECRETS_URL", &url),
-            ("AUTH_ENABLED", "true"),
-        ]);
+        let config = config(&[("SECRETS_URL", &url), ("AUTH_ENABLED", "true")]);
         let error = start(&config).await.unwrap_err();
         assert!(error.0.contains("jwt-secret-key"), "{error}");
         assert!(!error.0.contains("pw"), "{error}");
 
         let url = store(shared(&[])).await;
-        let config = self::config(&[
-            ("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"),
-            ("SECRETS_URL", &url),
-        ]);
+        let config = self::config(&[("SECRETS_URL", &url)]);
         let error = start(&config).await.unwrap_err();
         assert!(error.0.contains("db-password"), "{error}");
     }
@@ -287,11 +272,7 @@ mod tests {
             ("jwt-secret-key", "short"),
         ]))
         .await;
-        let config = config(&[
-            ("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"),
-            ("SECRETS_URL", &url),
-            ("AUTH_ENABLED", "1"),
-        ]);
+        let config = config(&[("SECRETS_URL", &url), ("AUTH_ENABLED", "1")]);
         let error = start(&config).await.unwrap_err();
         assert!(error.0.contains("jwt-secret-key"), "{error}");
         assert!(!error.0.contains("short"), "{error}");
@@ -299,11 +280,9 @@ mod tests {
 
     #[tokio::test]
     async fn refreshed_secrets_replace_the_old_ones_and_failures_keep_them() {
-        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
         let secrets = shared(&[("db-password", "first"), ("jwt-secret-key", KEY)]);
         let url = store(secrets.clone()).await;
         let config = config(&[
-            ("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"),
             ("PGPASSWORD", "fromenv"),
             ("SECRETS_URL", &url),
             ("SECRETS_REFRESH_INTERVAL", "100"),
@@ -312,9 +291,10 @@ mod tests {
         let services = start(&config).await.unwrap();
         assert_eq!(password(&services.repository).as_deref(), Some("first"));
         let token = |key: &str| {
-            let claims = json!({"exp": jsonwebtoken::get_current_timestamp() + 300});
-            let key = EncodingKey::from_secret(key.as_bytes()).unwrap();
-            encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+            token_with_key(
+                key,
+                &json!({"exp": jsonwebtoken::get_current_timestamp() + 300}),
+            )
         };
         let auth = services.authenticator.clone().unwrap();
         assert_eq!(auth.verify(&token(KEY)), Ok(()));
@@ -345,7 +325,6 @@ mod tests {
     #[tokio::test]
     async fn without_a_store_the_environment_is_used() {
         let config = config(&[
-            ("DATABASE_URL", "postgres://bench@127.0.0.1:1/events"),
             ("PGPASSWORD", "fromenv"),
             ("AUTH_ENABLED", "true"),
             ("JWT_SECRET_KEY", KEY),

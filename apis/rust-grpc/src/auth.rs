@@ -1,73 +1,48 @@
 //! With `AUTH_ENABLED` on, `ProcessEvent` needs `authorization: Bearer <token>` metadata. A tower
-//! layer rather than a tonic `Interceptor`: an interceptor sees neither the method (and
-//! `HealthCheck`, in the same service, stays open) nor runs before tonic decodes the message, and
-//! a refused call must not be read (nor answered RESOURCE_EXHAUSTED for its size).
-
-use std::task::{Context, Poll};
+//! layer (tower-http's request validation) rather than a tonic `Interceptor`: an interceptor sees
+//! neither the method (and `HealthCheck`, in the same service, stays open) nor runs before tonic
+//! decodes the message, and a refused call must not be read (nor answered RESOURCE_EXHAUSTED for
+//! its size).
 
 use rust_common::Authenticator;
-use tonic::codegen::{http, BoxFuture};
+use tonic::codegen::http;
 use tonic::Status;
-use tower::{Layer, Service};
+use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
 use crate::service::PROCESS_EVENT_PATH;
 
-#[derive(Clone)]
-pub struct RequireBearerLayer {
+/// The layer that refuses unauthenticated `ProcessEvent` calls; `None`: auth is off and every
+/// call passes.
+pub fn require_bearer_layer(
     authenticator: Option<Authenticator>,
-}
-
-impl RequireBearerLayer {
-    /// `None`: auth is off and every call passes.
-    pub fn new(authenticator: Option<Authenticator>) -> Self {
-        RequireBearerLayer { authenticator }
-    }
-}
-
-impl<S> Layer<S> for RequireBearerLayer {
-    type Service = RequireBearer<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireBearer {
-            inner,
-            authenticator: self.authenticator.clone(),
-        }
-    }
+) -> ValidateRequestHeaderLayer<RequireBearer> {
+    ValidateRequestHeaderLayer::custom(RequireBearer { authenticator })
 }
 
 #[derive(Clone)]
-pub struct RequireBearer<S> {
-    inner: S,
+pub struct RequireBearer {
     authenticator: Option<Authenticator>,
 }
 
-impl<S, B> Service<http::Request<B>> for RequireBearer<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
+impl<B> ValidateRequest<B> for RequireBearer {
+    type ResponseBody = tonic::body::Body;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if let Some(authenticator) = &self.authenticator {
-            if request.uri().path() == PROCESS_EVENT_PATH {
-                let authorization = request
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .map(|value| value.as_bytes());
-                if let Err(error) = authenticator.check(authorization) {
-                    let refused = Status::unauthenticated(error.message()).into_http();
-                    return Box::pin(std::future::ready(Ok(refused)));
-                }
-            }
+    fn validate(
+        &mut self,
+        request: &mut http::Request<B>,
+    ) -> Result<(), http::Response<Self::ResponseBody>> {
+        let Some(authenticator) = &self.authenticator else {
+            return Ok(());
+        };
+        if request.uri().path() != PROCESS_EVENT_PATH {
+            return Ok(());
         }
-        Box::pin(self.inner.call(request))
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|value| value.as_bytes());
+        authenticator
+            .check(authorization)
+            .map_err(|error| Status::unauthenticated(error.message()).into_http())
     }
 }

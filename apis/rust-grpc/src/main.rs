@@ -7,7 +7,6 @@ mod service;
 
 use std::process::ExitCode;
 
-use rust_common::config::{init_logging, Config};
 use rust_common::{shutdown, startup};
 use tonic::transport::Server;
 
@@ -19,29 +18,15 @@ pub mod pb {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env(DEFAULT_PORT) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("rust-grpc: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    init_logging(config.log_level);
-    tracing::info!(?config, "starting");
-
-    let services = match startup::start(&config).await {
-        Ok(services) => services,
-        Err(error) => {
-            tracing::error!("cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some((config, services)) = startup::from_env("rust-grpc", DEFAULT_PORT).await else {
+        return ExitCode::FAILURE;
     };
     let repository = services.repository.clone();
     let served = Server::builder()
         .tcp_nodelay(true)
         .layer(service::resource_exhausted_layer())
         .layer(deadline::DeadlineLayer)
-        .layer(auth::RequireBearerLayer::new(services.authenticator))
+        .layer(auth::require_bearer_layer(services.authenticator))
         .add_service(health::server(repository.clone()))
         .add_service(service::server(repository.clone(), config.max_body_bytes))
         .serve_with_shutdown(config.listen, shutdown::signal())

@@ -6,29 +6,14 @@ mod routes;
 use std::process::ExitCode;
 
 use axum::serve::ListenerExt;
-use rust_common::config::{init_logging, Config};
 use rust_common::{shutdown, startup};
 
 const DEFAULT_PORT: u16 = 8080;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env(DEFAULT_PORT) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("rust-rest: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    init_logging(config.log_level);
-    tracing::info!(?config, "starting");
-
-    let services = match startup::start(&config).await {
-        Ok(services) => services,
-        Err(error) => {
-            tracing::error!("cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some((config, services)) = startup::from_env("rust-rest", DEFAULT_PORT).await else {
+        return ExitCode::FAILURE;
     };
     let repository = services.repository.clone();
     let app = routes::router(routes::AppState::new(services, config.max_body_bytes));

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use rust_common::{validate_event, Config, Repository};
+use rust_common::test_support::{config_over_unreachable_database, services};
+use rust_common::validate_event;
 use tonic::codegen::http;
 use tonic::{Code, Request};
 
@@ -12,12 +13,9 @@ use crate::pb::{EntityUpdate, EventBody, EventHeader};
 /// A service whose database cannot be reached (port 1 refuses): a test that reached the database
 /// would fail instead of writing.
 fn api() -> EventApi {
-    let config = Config::from_lookup(9090, |name| {
-        (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".to_string())
-    })
-    .unwrap();
+    let config = config_over_unreachable_database(9090, &[]);
     EventApi {
-        repository: Repository::connect_lazy(config.database, 1, config.db_acquire_timeout),
+        repository: services(&config).repository,
     }
 }
 
@@ -322,9 +320,10 @@ mod over_the_wire {
 
     use std::time::Duration;
 
-    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-    use rust_common::{Authenticator, Config, Repository};
-    use serde_json::json;
+    use rust_common::test_support::{
+        block, cleanup, config_over_unreachable_database, services, test_database_url, token,
+        wait_until_stored, KEY,
+    };
     use tonic::transport::server::TcpIncoming;
     use tonic::transport::{Channel, Server};
     use tonic::{Code, Request};
@@ -336,54 +335,25 @@ mod over_the_wire {
     use crate::pb::HealthRequest;
     use crate::{auth, deadline, health, service};
 
-    const KEY: &str = "0123456789abcdef0123456789abcdef";
     const MAX_MESSAGE: usize = 4096;
 
     /// Serves with `vars` over the unreachable database unless they name one; returns a channel.
     async fn serve(vars: &[(&str, &str)]) -> Channel {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let config = Config::from_lookup(9090, move |name| {
-            let set = vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            set.or_else(|| {
-                (name == "DATABASE_URL").then(|| "postgres://bench:bench@127.0.0.1:1/events".into())
-            })
-        })
-        .unwrap();
-        let repository = Repository::connect_lazy(
-            config.database.clone(),
-            config.pool_max,
-            config.db_acquire_timeout,
-        );
-        let authenticator = config.auth.as_ref().map(|settings| {
-            Authenticator::new(settings.key.as_deref().unwrap(), settings).unwrap()
-        });
+        let services = services(&config_over_unreachable_database(9090, vars));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let router = Server::builder()
             .layer(service::resource_exhausted_layer())
             .layer(deadline::DeadlineLayer)
-            .layer(auth::RequireBearerLayer::new(authenticator))
-            .add_service(health::server(repository.clone()))
-            .add_service(service::server(repository, MAX_MESSAGE));
+            .layer(auth::require_bearer_layer(services.authenticator))
+            .add_service(health::server(services.repository.clone()))
+            .add_service(service::server(services.repository, MAX_MESSAGE));
         tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
         Channel::from_shared(format!("http://{address}"))
             .unwrap()
             .connect()
             .await
             .unwrap()
-    }
-
-    fn token(exp_in_seconds: i64) -> String {
-        let exp = jsonwebtoken::get_current_timestamp() as i64 + exp_in_seconds;
-        encode(
-            &Header::new(Algorithm::HS256),
-            &json!({"exp": exp}),
-            &EncodingKey::from_secret(KEY.as_bytes()).unwrap(),
-        )
-        .unwrap()
     }
 
     fn with_authorization<T>(message: T, authorization: Option<&str>) -> Request<T> {
@@ -468,12 +438,6 @@ mod over_the_wire {
         );
     }
 
-    /// The database of `PERFLAB_TEST_DATABASE_URL` (with the lab's schema).
-    fn test_database_url() -> String {
-        std::env::var("PERFLAB_TEST_DATABASE_URL")
-            .expect("PERFLAB_TEST_DATABASE_URL must name a database with the lab's schema")
-    }
-
     #[tokio::test]
     #[ignore = "needs PERFLAB_TEST_DATABASE_URL"]
     async fn a_cancelled_call_or_expired_deadline_does_not_interrupt_the_transaction() {
@@ -487,12 +451,7 @@ mod over_the_wire {
             message.event_body.as_mut().unwrap().entities[0].entity_id = uuid.clone();
             message.event_body.as_mut().unwrap().entities[0].entity_type = "GrpcCancelTest".into();
             // Another transaction holds the uuid, so the call waits inside its own.
-            let mut blocker = database.begin().await.unwrap();
-            sqlx::query("INSERT INTO events (uuid, event_name, event_type, payload) VALUES ($1::uuid, 'x', 'x', '{}')")
-                .bind(&uuid)
-                .execute(&mut *blocker)
-                .await
-                .unwrap();
+            let blocker = block(&database, &uuid).await;
             if deadline {
                 let mut call = Request::new(message);
                 call.set_timeout(Duration::from_millis(300));
@@ -511,34 +470,8 @@ mod over_the_wire {
                     .is_err());
             }
             blocker.rollback().await.unwrap();
-            let until = std::time::Instant::now() + Duration::from_secs(5);
-            loop {
-                let stored = sqlx::query("SELECT 1 FROM events WHERE uuid = $1::uuid AND event_name = 'LoanPaymentSubmitted'")
-                    .bind(&uuid)
-                    .fetch_optional(&database)
-                    .await
-                    .unwrap();
-                if stored.is_some() {
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < until,
-                    "deadline={deadline}: the transaction was abandoned"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            sqlx::query("DELETE FROM events WHERE uuid = $1::uuid")
-                .bind(&uuid)
-                .execute(&database)
-                .await
-                .unwrap();
-            sqlx::query(
-                "DELETE FROM entities WHERE entity_type = 'GrpcCancelTest' AND entity_id = $1",
-            )
-            .bind(&uuid)
-            .execute(&database)
-            .await
-            .unwrap();
+            wait_until_stored(&database, &uuid).await;
+            cleanup(&database, "GrpcCancelTest", &[&uuid]).await;
         }
     }
 }

@@ -10,16 +10,16 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use rust_common::{Authenticator, Config, Repository, Services};
+use rust_common::test_support::{
+    block, cleanup, config_over_unreachable_database, services, test_database_url, token,
+    wait_until_stored, KEY,
+};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::{router, AppState};
 
 const MAX: usize = 4096;
-const KEY: &str = "0123456789abcdef0123456789abcdef";
-const UNREACHABLE_DATABASE: &str = "postgres://bench:bench@127.0.0.1:1/events";
 
 /// A router whose database cannot be reached (port 1 refuses), so any test that got as far as
 /// the database would fail loudly instead of writing.
@@ -27,44 +27,14 @@ fn app() -> Router {
     app_with(&[])
 }
 
-/// A router configured by `vars` over the unreachable database.
+/// A router configured by `vars` over the unreachable database unless they name one.
 fn app_with(vars: &[(&str, &str)]) -> Router {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = Config::from_lookup(8080, move |name| {
-        let set = vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        set.or_else(|| (name == "DATABASE_URL").then(|| UNREACHABLE_DATABASE.to_string()))
-    })
-    .unwrap();
-    let authenticator = config
-        .auth
-        .as_ref()
-        .map(|settings| Authenticator::new(settings.key.as_deref().unwrap(), settings).unwrap());
-    let services = Services {
-        repository: Repository::connect_lazy(
-            config.database.clone(),
-            config.pool_max,
-            config.db_acquire_timeout,
-        ),
-        authenticator,
-    };
-    router(AppState::new(services, MAX))
+    let config = config_over_unreachable_database(8080, vars);
+    router(AppState::new(services(&config), MAX))
 }
 
 fn with_auth() -> Router {
     app_with(&[("AUTH_ENABLED", "true"), ("JWT_SECRET_KEY", KEY)])
-}
-
-fn token(exp_in_seconds: i64) -> String {
-    let exp = jsonwebtoken::get_current_timestamp() as i64 + exp_in_seconds;
-    encode(
-        &Header::new(Algorithm::HS256),
-        &json!({"exp": exp}),
-        &EncodingKey::from_secret(KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
 }
 
 async fn call(
@@ -479,65 +449,12 @@ async fn numbers_have_at_most_100_characters_of_json_text() {
     assert_eq!(body, error(StatusCode::BAD_REQUEST, message));
 }
 
-/// The database of `PERFLAB_TEST_DATABASE_URL` (with the lab's schema).
-fn test_database_url() -> String {
-    std::env::var("PERFLAB_TEST_DATABASE_URL")
-        .expect("PERFLAB_TEST_DATABASE_URL must name a database with the lab's schema")
-}
-
 fn event_text(uuid: &str) -> String {
     json!({
         "eventHeader": {"uuid": uuid, "eventName": "RestCancelTest", "eventType": "RestCancelTest"},
         "eventBody": {"entities": [{"entityType": "RestCancelTest", "entityId": uuid, "updatedAttributes": {"n": 1}}]}
     })
     .to_string()
-}
-
-/// Holds `uuid` in an open transaction, so that a request storing it waits inside its own.
-async fn block(database: &sqlx::PgPool, uuid: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
-    let mut blocker = database.begin().await.unwrap();
-    sqlx::query("INSERT INTO events (uuid, event_name, event_type, payload) VALUES ($1::uuid, 'x', 'x', '{}')")
-        .bind(uuid)
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
-    blocker
-}
-
-async fn wait_until_stored(database: &sqlx::PgPool, uuid: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let stored = sqlx::query(
-            "SELECT 1 FROM events WHERE uuid = $1::uuid AND event_name = 'RestCancelTest'",
-        )
-        .bind(uuid)
-        .fetch_optional(database)
-        .await
-        .unwrap();
-        if stored.is_some() {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{uuid} was not stored: the transaction was abandoned"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn cleanup(database: &sqlx::PgPool, uuids: &[&str]) {
-    for uuid in uuids {
-        sqlx::query("DELETE FROM events WHERE uuid = $1::uuid")
-            .bind(uuid)
-            .execute(database)
-            .await
-            .unwrap();
-        sqlx::query("DELETE FROM entities WHERE entity_type = 'RestCancelTest' AND entity_id = $1")
-            .bind(uuid)
-            .execute(database)
-            .await
-            .unwrap();
-    }
 }
 
 #[tokio::test]
@@ -583,6 +500,6 @@ async fn a_client_that_goes_away_does_not_interrupt_the_transaction() {
         for uuid in &all {
             wait_until_stored(&database, uuid).await;
         }
-        cleanup(&database, &all).await;
+        cleanup(&database, "RestCancelTest", &all).await;
     }
 }
