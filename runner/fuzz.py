@@ -7,9 +7,8 @@ no schema generator sends (`runner/fuzz_inputs.py`). gRPC and gRPC-Web APIs get 
 its own and judged at once:
 
 - no server error: no 5xx, no answer-less request; gRPC: no INTERNAL, UNKNOWN or other status the contract
-  does not give (the one exception: INTERNAL from the gRPC library for bytes that do not decode as an
-  EventRequest, which gRPC's own status-code table prescribes; counted apart, never for gRPC-Web, whose
-  decoding is the Lambda's own code);
+  does not give (the one exception, counted apart: the gRPC library's own INTERNAL or UNKNOWN for raw bytes
+  it cannot decode, see LIBRARY_DECODE_ERRORS; never for gRPC-Web, whose decoding is the Lambda's own code);
 - every answer conforms: REST to the OpenAPI document (status documented, content type, body schema with
   the exact messages, headers, and schema-violating requests rejected); gRPC to the contract's
   EventResponse and messages;
@@ -62,19 +61,20 @@ UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 SUCCESS_MESSAGES = {False: "event processed", True: "duplicate event ignored"}
 # The gRPC statuses the contract gives ProcessEvent, besides OK (CONTRACT.md, gRPC).
 REJECTIONS = {"INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", "UNAUTHENTICATED"}
-# How each language's gRPC library answers bytes it cannot decode as the request message (INTERNAL, as
-# gRPC's status-code table prescribes), before the API sees the call. Libraries differ on what decodes
-# (prost refuses a field of the wrong wire type that Go, Java and upb skip as unknown), so the message, not a
-# local decode, tells the library's refusal from an API's own INTERNAL, whose message is `internal error`.
-LIBRARY_DECODE_ERRORS = (
-    "grpc: error unmarshalling request",  # grpc-go, older releases
-    "grpc: failed to unmarshal the received message",  # grpc-go
-    "failed to decode Protobuf message",  # tonic (prost)
-    "Exception deserializing request",  # grpcio
-)
-# grpc-java closes a call whose request it cannot parse as UNKNOWN with the message it gives an exception of
-# the application: counted as the library's only for bytes that do not decode as an EventRequest here either.
-AMBIGUOUS_LIBRARY_ERRORS = {("UNKNOWN", "Application error processing RPC")}
+# How each language's gRPC library answers a request message it cannot decode, before the API sees the call:
+# INTERNAL, as gRPC's status-code table prescribes ("error parsing request proto"), or UNKNOWN. Accepted only
+# for raw bytes: libraries differ on what decodes (prost refuses a field of the wrong wire type that Go, Java
+# and upb skip; Java stops at 100 nested groups, upb does not), and every library decodes the well-formed
+# EventRequests the fuzzer builds, so for those any INTERNAL or UNKNOWN is the API's own.
+LIBRARY_DECODE_ERRORS = {
+    "INTERNAL": ("grpc: error unmarshalling request",  # grpc-go, older releases
+                 "grpc: failed to unmarshal the received message",  # grpc-go
+                 "failed to decode Protobuf message",  # tonic (prost)
+                 "Exception deserializing request"),  # grpcio
+    # grpc-java gives a request it cannot parse the message it gives an exception of the application.
+    "UNKNOWN": ("Application error processing RPC",  # grpc-java
+                "Unexpected <class 'google.protobuf.message.DecodeError'>"),  # grpcio's asyncio server
+}
 
 SERVER_ERROR = "server error"
 VIOLATION = "violation"
@@ -106,7 +106,7 @@ class FuzzResult:
     server_errors: int = 0
     violations: int = 0
     rejected_writes: int = 0
-    library_parse_errors: int = 0  # native gRPC: INTERNAL from the library for undecodable bytes (allowed)
+    library_parse_errors: int = 0  # native gRPC: the library refusing undecodable raw bytes (allowed)
     healthy_after: bool | None = None
     seconds: float = 0.0
     problem: str = ""  # why the API could not be fuzzed (to the end)
@@ -469,7 +469,7 @@ class MessageJudge:
             return
         if code in REJECTIONS:
             self._check_rejection(item, request, code, details, text, answer, framing_case)
-        elif self._library_refusal(item, request, code, details):
+        elif self._library_refusal(item, code, details):
             self.result.library_parse_errors += 1
         else:
             self.result.record(SERVER_ERROR, text, answer)
@@ -477,13 +477,11 @@ class MessageJudge:
         if wrote:
             self.result.record(REJECTED_WRITE, text, answer, wrote)
 
-    def _library_refusal(self, item: fuzz_inputs.GrpcInput | None, request, code: str, details: str) -> bool:
+    def _library_refusal(self, item: fuzz_inputs.GrpcInput | None, code: str, details: str) -> bool:
         """The gRPC library's own answer to raw bytes it could not decode (native gRPC only)."""
         if not self.library_decodes or item is None or item.structured:
             return False
-        if code == "INTERNAL" and details.startswith(LIBRARY_DECODE_ERRORS):
-            return True
-        return request is None and (code, details) in AMBIGUOUS_LIBRARY_ERRORS
+        return details.startswith(LIBRARY_DECODE_ERRORS.get(code, ()))
 
     def _check_rejection(self, item, request, code: str, details: str, text: str, answer: str,
                          framing_case: bool) -> None:

@@ -110,6 +110,19 @@ def _long_number(draw, min_chars: int, max_chars: int) -> str:
     return sign + integer + ("." + "5" * fraction_digits if fraction_digits else "") + exponent
 
 
+@st.composite
+def _extreme_exponent(draw) -> str:
+    """A short number with an exponent far outside every float and decimal type (and PostgreSQL's numeric):
+    within the 100-character rule, so it must be stored or refused as a value the database cannot store."""
+    mantissa = draw(st.sampled_from(["1", "0.1", "-9.99", "0", "5E", "123456789.987654321"]))
+    exponent = draw(st.one_of(st.sampled_from([131071, 131072, -16383, -16384, 2**31, -(2**31) - 1, 2**63,
+                                               99999999999, -99999999999]),
+                              st.integers(-(10**30), 10**30)))
+    if mantissa.endswith("E"):
+        return mantissa + str(exponent)
+    return f"{mantissa}e{exponent:+d}" if draw(st.booleans()) else f"{mantissa}e{exponent}"
+
+
 @functools.cache
 def nested(depth: int, leaf: str = "1") -> str:
     """`depth` levels of arrays and objects (alternating) around a leaf."""
@@ -138,7 +151,7 @@ JSON_VALUES = st.recursive(
 # around the 64-level limit (59 inside a gRPC attribute) and far past it, NULs, odd near-JSON.
 JSON_FRAGMENTS = st.one_of(
     JSON_VALUES.map(_dumps_unicode), JSON_VALUES.map(json.dumps), JSON_VALUES.map(json.dumps),
-    _long_number(95, 105), _long_number(95, 105), _long_number(1000, 5000),
+    _long_number(95, 105), _long_number(95, 105), _long_number(1000, 5000), _extreme_exponent(), _extreme_exponent(),
     st.sampled_from(ODD_JSON), st.sampled_from(ODD_JSON),
     st.integers(55, 70).map(nested), st.integers(55, 70).map(nested), st.integers(55, 66).map(_nul_leaf),
     st.sampled_from([1_000, 1_000, 5_000, 5_000, 5_000, 5_000, 5_000, 100_000]).map(nested),

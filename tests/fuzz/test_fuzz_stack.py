@@ -1,6 +1,6 @@
 """The short fuzz run of CI (scripts/test): `bench fuzz`'s job on every API of the deployed local stack, 100
-requests each (`bench fuzz` sends 1,000 by default). A fixed seed, so a failure here is reproduced with
-`bench fuzz --api NAME --requests 100 --seed 1`."""
+requests each (`bench fuzz` sends 1,000 by default). A fixed seed, so every CI run sends the same inputs; a
+failure shows its first findings, each with the exact input sent."""
 from __future__ import annotations
 
 import json
