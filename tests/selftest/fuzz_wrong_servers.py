@@ -24,6 +24,7 @@ import psycopg2
 
 from runner import grpcweb
 from tests.conformance import protos
+from tests.selftest.wrong_server import JsonHandler
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ENTITY_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
@@ -48,23 +49,7 @@ class Store:
 
 
 def rest(port: int, store: Store) -> None:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def reply(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path == "/api/v1/events/health":
-                return self.reply(200, {"status": "healthy"})
-            return self.reply(404, {"error": "not found", "status": 404})
-
+    class Handler(JsonHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.path == "/api/v1/events/bulk":

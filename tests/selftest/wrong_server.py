@@ -29,18 +29,9 @@ class ClientGone(Exception):
     pass
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    pool: psycopg2.pool.ThreadedConnectionPool
-
-    def client_gone(self) -> bool:
-        """The client closed or reset its connection (readable, and at its end)."""
-        readable, _, _ = select.select([self.connection], [], [], 0)
-        if not readable:
-            return False
-        try:
-            return self.connection.recv(1, socket.MSG_PEEK) == b""
-        except OSError:
-            return True
+class JsonHandler(http.server.BaseHTTPRequestHandler):
+    """A silent HTTP handler answering JSON, whose health endpoint always says healthy: the part every wrong
+    server shares (this one and tests/selftest/fuzz_wrong_servers.py)."""
 
     def log_message(self, *args):
         pass
@@ -57,6 +48,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/api/v1/events/health":
             return self.reply(200, {"status": "healthy"})
         return self.reply(404, {"error": "not found", "status": 404})
+
+
+class Handler(JsonHandler):
+    pool: psycopg2.pool.ThreadedConnectionPool
+
+    def client_gone(self) -> bool:
+        """The client closed or reset its connection (readable, and at its end)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
