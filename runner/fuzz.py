@@ -293,6 +293,7 @@ class RestFuzzer:
         from schemathesis.core import NOT_SET
 
         body = None if case.body is NOT_SET else case.body
+        fuzz_inputs.freshen_uuids(body)
         text = (f"{case.method} {case.formatted_path} ({case.meta.generation.mode.value if case.meta else 'given'}) "
                 f"Content-Type: {case.media_type} body: {_json_text(body)[:3000]}")
         uuids = _rest_uuids(body)

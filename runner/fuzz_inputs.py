@@ -18,6 +18,7 @@ import datetime
 import functools
 import json
 import random
+import re
 import struct
 import uuid
 from typing import Any
@@ -116,7 +117,21 @@ class _FreshUuids:
         return text
 
 
-UUIDS = st.one_of(st.uuids().map(_FreshUuids()), st.uuids().map(_FreshUuids()).map(str.upper))
+FRESH_UUIDS = _FreshUuids()
+UUIDS = st.one_of(st.uuids().map(FRESH_UUIDS), st.uuids().map(FRESH_UUIDS).map(str.upper))
+_UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def freshen_uuids(body: Any) -> None:
+    """Gives each event of a schemathesis-built REST body (an event, or a bulk array of them) a uuid not drawn
+    before in this process, for the same reason as _FreshUuids: schemathesis repeats the nil uuid too. Only
+    well-formed uuids are replaced (case kept), so a case that tests a malformed one stays as it was."""
+    for item in body if isinstance(body, list) else [body]:
+        header = item.get("eventHeader") if isinstance(item, dict) else None
+        drawn = header.get("uuid") if isinstance(header, dict) else None
+        if isinstance(drawn, str) and _UUID_TEXT.match(drawn):
+            fresh = FRESH_UUIDS(uuid.UUID(drawn))
+            header["uuid"] = fresh.upper() if drawn.isupper() else fresh
 
 
 @st.composite

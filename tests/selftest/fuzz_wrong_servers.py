@@ -1,6 +1,6 @@
 """Deliberately wrong servers, so the fuzzer (runner/fuzz.py) can prove it catches each kind of failure.
 
-- rest:    writes an event before validating it (a rejected request leaves a row), answers the bulk
+- rest:    writes an event before validating it, content type included (a rejected request leaves a row), answers the bulk
            endpoint 500, and leaves `duplicate` out of its success answers (a schema violation).
 - grpc:    the same write-before-validate defect, an unhandled exception (UNKNOWN) for an event with two
            entities, and OK answers with success=false.
@@ -65,13 +65,21 @@ def rest(port: int, store: Store) -> None:
                     or not UUID.match(header["uuid"]):
                 return self.reply(400, {"error": "eventHeader.uuid must be a UUID", "status": 400})
             new = store.insert(header["uuid"], str(header.get("eventName")), str(header.get("eventType")))
-            name = header.get("eventName")
-            if not isinstance(name, str) or not name:
-                return self.reply(400, {"error": "eventHeader.eventName must be a non-empty string", "status": 400})
+            media_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if media_type != "application/json":
+                return self.reply(415, {"error": "unsupported content type: use application/json", "status": 415})
+            for field in ("eventName", "eventType"):
+                if not isinstance(header.get(field), str) or not header[field]:
+                    return self.reply(400, {"error": f"eventHeader.{field} must be a non-empty string", "status": 400})
             entities = (event.get("eventBody") or {}).get("entities") if isinstance(event.get("eventBody"), dict) else None
             if not isinstance(entities, list) or not 1 <= len(entities) <= 100:
                 return self.reply(400, {"error": "eventBody.entities must be an array of 1 to 100 entities",
                                         "status": 400})
+            for i, entity in enumerate(entities):
+                if not isinstance(entity, dict) or not isinstance(entity.get("entityType"), str) \
+                        or not ENTITY_TYPE.match(entity["entityType"]):
+                    return self.reply(400, {"error": f"eventBody.entities[{i}].entityType must match "
+                                                     "^[A-Za-z][A-Za-z0-9]{0,63}$", "status": 400})
             # No "duplicate": the answer breaks the EventResult schema.
             self.reply(200, {"success": True, "message": "event processed" if new else "duplicate event ignored",
                              "eventUuid": header["uuid"].lower(), "entityCount": len(entities)})
