@@ -129,7 +129,7 @@ def freshen_uuids(body: Any) -> None:
     for item in body if isinstance(body, list) else [body]:
         header = item.get("eventHeader") if isinstance(item, dict) else None
         drawn = header.get("uuid") if isinstance(header, dict) else None
-        if isinstance(drawn, str) and _UUID_TEXT.match(drawn):
+        if isinstance(header, dict) and isinstance(drawn, str) and _UUID_TEXT.match(drawn):
             fresh = FRESH_UUIDS(uuid.UUID(drawn))
             header["uuid"] = fresh.upper() if drawn.isupper() else fresh
 
