@@ -46,7 +46,9 @@ class PostgresDatabase(pulumi.ComponentResource):
             # host networking: bound to the loopback address; bridge: every interface of the container's
             # own namespace, published on 127.0.0.1 only.
             "LISTEN_ADDRESSES": LOOPBACK if mode == "host" else "*",
-            "INIT_SQL": "/perflab/schema.sql" if with_schema else ""})
+            "INIT_SQL": "/perflab/schema.sql" if with_schema else "",
+            # Kept data: the password of this stack replaces the one the volume's cluster was created with.
+            **({"POSTGRES_PASSWORD_SYNC": "1"} if keep_data else {})})
         self.service = ContainerService(
             name, service, image_id, limits=settings.config.limits(service.resource_class),
             environment=environment, stack=settings.stack, network_mode=mode, network=network,

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Initialise the cluster on first start (user, database, INIT_SQL), then run postgres in the foreground
+# Initialise the cluster on first start (user, database, INIT_SQL); on a later start with
+# POSTGRES_PASSWORD_SYNC=1 set the user's password to POSTGRES_PASSWORD; then run postgres in the foreground
 # with pg_stat_statements preloaded and whatever -c settings the stack passes as arguments.
 set -euo pipefail
 
@@ -20,6 +21,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     psql -v ON_ERROR_STOP=1 -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" -f "$INIT_SQL"
   fi
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+elif [ "${POSTGRES_PASSWORD_SYNC:-}" = 1 ]; then
+  # A cluster kept in a volume (the metrics database's run history) was initialised with the password of
+  # its first start; the stack's password may since have changed (another checkout, a new secret). The
+  # environment's password wins: set in single-user mode, before the server listens.
+  q="'" dq='"'
+  printf "ALTER ROLE %s PASSWORD %s\n" "$dq${POSTGRES_USER//$dq/$dq$dq}$dq" "$q${POSTGRES_PASSWORD//$q/$q$q}$q" \
+    | postgres --single -D "$PGDATA" postgres >/dev/null
 fi
 
 exec postgres -D "$PGDATA" \

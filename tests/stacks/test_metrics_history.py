@@ -148,3 +148,62 @@ def test_down_purge_removes_the_metrics_volume_with_a_warning(client, history):
     assert not volume_exists(client)
     assert not client.containers.list(all=True, filters={"label": f"{LABEL}={STACK}"})
     assert not client.volumes.list(filters={"label": f"{LABEL}={STACK}"})
+
+
+def test_a_kept_cluster_takes_the_stacks_current_password(client):
+    """The volume outlives the password it was created with (another checkout on the machine, a new secret):
+    with POSTGRES_PASSWORD_SYNC=1 (the stack sets it for kept data) the image sets the environment's password
+    at start; without it the old one stays, which is what made `bench up` fail on the metrics database."""
+    from runner import images, readiness
+
+    reference = images.prepare([METRICS_DATABASE], client, log=lambda *a: None)[METRICS_DATABASE.name]
+    port, name = 18790, f"perflab-passwordtest-{os.getpid()}"
+    volume = client.volumes.create(name=name, labels={"perflab.test": "password-sync"})
+
+    def start(password: str, sync: bool) -> None:
+        environment = {"POSTGRES_PASSWORD": password, "PGPORT": str(port), "INIT_SQL": "",
+                       **({"POSTGRES_PASSWORD_SYNC": "1"} if sync else {})}
+        container = client.containers.run(reference, name=name, detach=True, network_mode="host",
+                                          environment=environment, volumes={name: {"bind": PGDATA, "mode": "rw"}},
+                                          labels={"perflab.test": "password-sync"})
+        try:
+            # Up: the server answers on TCP (pg_isready needs no password; a refused one is an answer too).
+            readiness.wait(lambda: container.exec_run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)])
+                           .exit_code == 0, timeout=60, interval=0.5)
+        except BaseException:
+            container.remove(force=True)
+            raise
+
+    def accepts(password: str) -> bool:
+        try:
+            psycopg2.connect(host="127.0.0.1", port=port, user="bench", password=password, dbname="events",
+                             connect_timeout=5).close()
+            return True
+        except psycopg2.OperationalError as error:
+            assert "password authentication failed" in str(error), error
+            return False
+
+    def stop() -> None:
+        client.containers.get(name).remove(force=True)
+
+    try:
+        start("first-password", sync=False)
+        with psycopg2.connect(host="127.0.0.1", port=port, user="bench", password="first-password",
+                              dbname="events", connect_timeout=5) as conn, conn.cursor() as cursor:
+            cursor.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
+        conn.close()
+        stop()
+        start("it's \"new\"", sync=False)
+        assert accepts("first-password") and not accepts("it's \"new\"")
+        stop()
+        start("it's \"new\"", sync=True)
+        assert accepts("it's \"new\"") and not accepts("first-password")
+        with psycopg2.connect(host="127.0.0.1", port=port, user="bench", password="it's \"new\"",
+                              dbname="events", connect_timeout=5) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT n FROM kept")
+            assert cursor.fetchall() == [(42,)]
+        conn.close()
+    finally:
+        for container in client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+        volume.remove(force=True)
