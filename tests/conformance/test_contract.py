@@ -613,22 +613,47 @@ def test_pathologically_deep_body_is_a_clean_400(client, max_body_bytes):
     assert client.healthy()[0], "the server did not survive a deeply nested body"
 
 
+UNSTORABLE_MSG = "event contains a value the database cannot store"
+# Valid JSON numbers (at most 100 characters) beyond PostgreSQL's numeric, which refuses each with "value
+# overflows numeric format" (SQLSTATE 22003): exponents that fit in 32 bits and ones that do not. The contract
+# limits a number's text to 100 characters, nothing else; its value is the database's to refuse.
+NUMBERS_POSTGRES_REFUSES = ["1e131072", "1e2147483647", "1e2147483648", "0.1e-99999999999", "-1e99999999999",
+                            "-9.99E-2147483649"]
+
+
 @REST_ONLY
-def test_number_beyond_postgres_numeric_is_400(client, db):
+@pytest.mark.parametrize("number", NUMBERS_POSTGRES_REFUSES)
+def test_number_beyond_postgres_numeric_is_400(client, db, number):
     doc = event(entity("Loan", balance=1))
-    body = json.dumps(doc).replace('"balance": 1', '"balance": 1e131072').encode()
+    body = json.dumps(doc).replace('"balance": 1', f'"balance": {number}').encode()
     response = client.post_raw("/api/v1/events", body)
-    assert_error_document(response, 400, "event contains a value the database cannot store")
+    assert_error_document(response, 400, UNSTORABLE_MSG)
     assert_nothing_written(db, doc)
 
 
+@REST_ONLY
+@pytest.mark.parametrize("number", NUMBERS_POSTGRES_REFUSES)
+def test_number_beyond_postgres_numeric_fails_only_its_bulk_item(client, db, number):
+    refused, stored = event(entity("Loan", balance=1)), event(entity("Loan", amount=1))
+    body = json.dumps([refused, stored]).replace('"balance": 1', f'"balance": {number}').encode()
+    response = client.post_raw("/api/v1/events/bulk", body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["success"], answer["processedCount"], answer["duplicateCount"], answer["failedCount"]) \
+        == (False, 1, 0, 1), answer
+    assert answer["errors"] == [{"index": 0, "error": UNSTORABLE_MSG, "status": 400}]
+    assert_nothing_written(db, refused)
+    assert db.event(stored["eventHeader"]["uuid"]) is not None
+
+
 @PROTO_ONLY
-def test_attribute_number_beyond_postgres_numeric_is_invalid_argument(client, db):
+@pytest.mark.parametrize("number", NUMBERS_POSTGRES_REFUSES)
+def test_attribute_number_beyond_postgres_numeric_is_invalid_argument(client, db, number):
     from tests.conformance.clients import event_to_proto
     doc = event(entity("Loan"))
     request = event_to_proto(doc)
-    request.event_body.entities[0].updated_attributes["balance"] = "1e131072"
+    request.event_body.entities[0].updated_attributes["balance"] = number
     outcome = client.send_request(request)
     assert outcome.raw_code == "INVALID_ARGUMENT", f"{outcome.raw_code}: {outcome.message}"
-    assert outcome.message == "event contains a value the database cannot store"
+    assert outcome.message == UNSTORABLE_MSG
     assert_nothing_written(db, doc)

@@ -1,5 +1,6 @@
 package com.example.events.common;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -42,9 +43,9 @@ public final class AttributeValues {
         if (value.isBlank()) {
             return TextNode.valueOf(value);
         }
-        try {
-            JsonNode parsed = Json.MAPPER.readTree(value);
-            return parsed == null || parsed.isMissingNode() ? TextNode.valueOf(value) : parsed;
+        try (JsonParser parser = Json.MAPPER.createParser(value)) {
+            JsonNode parsed = Json.readTree(parser);
+            return parsed == null ? TextNode.valueOf(value) : parsed;
         } catch (IOException notJson) {
             return TextNode.valueOf(value);
         }

@@ -26,6 +26,11 @@ class AttributeValuesTest {
         "`{'a':1}` | `\"{'a':1}\"`",
         "`[1,]` | `\"[1,]\"`",
         "123456789012345678901234567890.10 | 123456789012345678901234567890.10",
+        // exponents no BigDecimal holds: the exact text, for PostgreSQL to refuse
+        "1e2147483648 | 1e2147483648",
+        "` -9.99E-2147483649 ` | -9.99E-2147483649",
+        "`{\"a\":[0.1e-99999999999]}` | `{\"a\":[0.1e-99999999999]}`",
+        "1e2147483647 | 1E+2147483647",
     })
     void valueIsJsonWhenItIsOneWholeJsonTextElseAString(String wire, String stored) {
         assertThat(Json.write(AttributeValues.fromWireString(wire))).isEqualTo(stored);

@@ -3,11 +3,13 @@ package com.example.events.common;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +23,9 @@ import reactor.core.publisher.Mono;
  * An in-memory stand-in for PostgreSQL behind the R2DBC SPI: every statement "affects" one row, opening a
  * connection and committing take as long as asked, and what happened is counted. Shared with the service
  * modules' tests through java-common's test-jar.
+ *
+ * <p>{@link #refusing} makes it refuse, like PostgreSQL refuses a number beyond numeric's range, every
+ * statement with a bound value containing a given text: so a test sees that text reach the database verbatim.
  */
 public final class ScriptedDatabase implements ConnectionFactory {
 
@@ -33,14 +38,26 @@ public final class ScriptedDatabase implements ConnectionFactory {
 
     private final Duration connectDelay;
     private final Duration commitDelay;
+    /** A statement with a bound value containing this text fails with SQLSTATE 22003; null: none fails. */
+    private final String refusedText;
 
     public ScriptedDatabase() {
         this(Duration.ZERO, Duration.ZERO);
     }
 
     public ScriptedDatabase(Duration connectDelay, Duration commitDelay) {
+        this(connectDelay, commitDelay, null);
+    }
+
+    private ScriptedDatabase(Duration connectDelay, Duration commitDelay, String refusedText) {
         this.connectDelay = connectDelay;
         this.commitDelay = commitDelay;
+        this.refusedText = refusedText;
+    }
+
+    /** A database that answers "value overflows numeric format" to a statement binding {@code text}. */
+    public static ScriptedDatabase refusing(String text) {
+        return new ScriptedDatabase(Duration.ZERO, Duration.ZERO, text);
     }
 
     @Override
@@ -93,10 +110,17 @@ public final class ScriptedDatabase implements ConnectionFactory {
 
     private Statement statement(String sql) {
         Statement[] self = new Statement[1];
+        List<Object> bound = new ArrayList<>();
         self[0] = proxy(Statement.class, (method, args) -> {
             if (method.getName().equals("execute")) {
                 statements.add(sql);
+                if (refusedText != null && bound.stream().anyMatch(value -> String.valueOf(value).contains(refusedText))) {
+                    return Mono.error(new R2dbcNonTransientResourceException("value overflows numeric format", "22003"));
+                }
                 return Mono.just(result());
+            }
+            if (method.getName().equals("bind")) {
+                bound.add(args[1]);
             }
             return method.getReturnType() == Statement.class ? self[0] : unsupported(method);
         });

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.example.events.common.EventRepository;
 import com.example.events.common.Json;
 import com.example.events.common.Messages;
+import com.example.events.common.ScriptedDatabase;
 import com.example.grpc.EntityUpdate;
 import com.example.grpc.EventBody;
 import com.example.grpc.EventHeader;
@@ -26,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class EventServiceTest {
 
@@ -121,6 +124,39 @@ class EventServiceTest {
         String words = "serial " + "7".repeat(200);
         assertThat(ProtoEvents.validate(withEntities(entity.toBuilder().putUpdatedAttributes("s", words).build()))
                 .entities().get(0).attributes().get("s").textValue()).isEqualTo(words);
+    }
+
+    /**
+     * An attribute value that is a number no BigDecimal holds (exponent beyond 32 bits) is JSON text like any
+     * other: its exact text reaches the database, which refuses it (here: refuses any statement binding that
+     * text), so the answer is the database's INVALID_ARGUMENT and nothing is committed.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"1e2147483648", "0.1e-99999999999", "-1E+99999999999", "-9.99e-2147483649"})
+    void anAttributeNumberBeyondBigDecimalReachesTheDatabase(String number) throws Exception {
+        ScriptedDatabase database = ScriptedDatabase.refusing("\"n\":" + number + "}");
+        String name = InProcessServerBuilder.generateName();
+        Server refusing = InProcessServerBuilder.forName(name).directExecutor()
+                .addService(new EventServiceImpl(new EventRepository(database))).build().start();
+        ManagedChannel refusingChannel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        try {
+            EventRequest request = withEntities(validRequest().getEventBody().getEntities(0).toBuilder()
+                    .clearUpdatedAttributes().putUpdatedAttributes("n", number).build());
+            assertThatThrownBy(() -> EventServiceGrpc.newBlockingStub(refusingChannel)
+                            .withDeadlineAfter(10, TimeUnit.SECONDS).processEvent(request))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                        assertThat(e.getStatus().getDescription())
+                                .isEqualTo("event contains a value the database cannot store");
+                    });
+            assertThat(database.commits).hasValue(0);
+            // validation still comes first
+            assertInvalid(request.toBuilder().setEventHeader(request.getEventHeader().toBuilder().setEventName(""))
+                    .build(), Messages.EVENT_NAME_INVALID);
+        } finally {
+            refusingChannel.shutdownNow();
+            refusing.shutdownNow();
+        }
     }
 
     private static EventRequest withEntities(EntityUpdate... entities) {

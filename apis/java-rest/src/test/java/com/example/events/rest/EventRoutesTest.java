@@ -1,7 +1,10 @@
 package com.example.events.rest;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.example.events.common.AppConfig;
 import com.example.events.common.EventRepository;
+import com.example.events.common.ScriptedDatabase;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -9,6 +12,8 @@ import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.reactivestreams.Publisher;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -99,6 +104,42 @@ class EventRoutesTest {
                 .jsonPath("$.errors[0].error").isEqualTo("event contains a value the database cannot store")
                 .jsonPath("$.errors[0].status").isEqualTo(400)
                 .jsonPath("$.errors[1].error").isEqualTo("eventHeader must be an object");
+    }
+
+    /**
+     * A number no BigDecimal holds (exponent beyond 32 bits) is a valid event's value like any other: its exact
+     * text reaches the database, which refuses it (here: refuses any statement binding that text), so the
+     * answer is the database's 400, and in a batch only its item fails.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"1e2147483648", "0.1e-99999999999", "-1E+99999999999", "-9.99e-2147483649"})
+    void aNumberBeyondBigDecimalReachesTheDatabaseAndOnlyItsItemFails(String number) {
+        ScriptedDatabase database = ScriptedDatabase.refusing("\"n\":" + number + "}");
+        AppConfig config = AppConfig.fromEnvironment(Map.of("DATABASE_URL", "postgres://u@localhost/db"), 8080);
+        WebTestClient refusingClient = WebTestClient.bindToRouterFunction(new RestConfiguration()
+                .routes(new EventHandler(new EventRepository(database), config), BearerAuthentication.NONE)).build();
+        String withNumber = EVENT.replace("\"updatedAttributes\":{}", "\"updatedAttributes\":{\"n\":" + number + "}");
+        refusingClient.post().uri("/api/v1/events").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(withNumber.getBytes()).exchange()
+                .expectStatus().isEqualTo(400)
+                .expectBody().json("{\"error\":\"event contains a value the database cannot store\",\"status\":400}", true);
+        // validation still comes first
+        refusingClient.post().uri("/api/v1/events").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(withNumber.replace("\"eventName\":\"N\"", "\"eventName\":\"\"").getBytes()).exchange()
+                .expectStatus().isEqualTo(400)
+                .expectBody().jsonPath("$.error").isEqualTo("eventHeader.eventName must be a non-empty string");
+        String other = EVENT.replace("550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440001");
+        refusingClient.post().uri("/api/v1/events/bulk").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(("[" + withNumber + "," + other + "]").getBytes()).exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.success").isEqualTo(false)
+                .jsonPath("$.processedCount").isEqualTo(1)
+                .jsonPath("$.failedCount").isEqualTo(1)
+                .jsonPath("$.errors[0].index").isEqualTo(0)
+                .jsonPath("$.errors[0].error").isEqualTo("event contains a value the database cannot store")
+                .jsonPath("$.errors[0].status").isEqualTo(400);
+        assertThat(database.commits).hasValue(1);
     }
 
     @Test
