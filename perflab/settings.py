@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pathlib
 import re
 from decimal import Decimal, InvalidOperation
@@ -60,6 +61,17 @@ def cpuset_cpus(text: str) -> list[int]:
         cpus.update(range(first, last + 1))
     return sorted(cpus)
 
+
+# One run's narrowing of `perflab:apis` (comma-separated names), set by the runner (`bench up --api`) or by
+# hand before `pulumi up`; the programs and `bench build` read it the same way.
+API_OVERRIDE_VARIABLE = "PERFLAB_APIS"
+
+
+def api_override(environ: Any = None) -> list[str] | None:
+    """The API names of PERFLAB_APIS, or None when it is unset or empty."""
+    value = (os.environ if environ is None else environ).get(API_OVERRIDE_VARIABLE) or ""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    return names or None
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
@@ -257,6 +269,11 @@ class StackConfig:
         if isinstance(names, str):
             names = [name.strip() for name in names.split(",") if name.strip()]
         return [str(name) for name in names]
+
+    @property
+    def deployed_api_names(self) -> list[str] | None:
+        """The APIs a program run deploys: PERFLAB_APIS when set, else `perflab:apis` (None: every API)."""
+        return api_override() or self.api_names
 
     def postgres_args(self) -> list[str]:
         settings = self.get("postgresSettings", {}) or {}

@@ -19,7 +19,7 @@ from typing import Any
 from perflab import catalogue, profiles
 from perflab.catalogue import ROOT
 from perflab.errors import ConfigError, LabError
-from perflab.settings import StackConfig
+from perflab.settings import API_OVERRIDE_VARIABLE, StackConfig
 from perflab.settings import load as load_config
 
 STACK = "aws"
@@ -235,7 +235,7 @@ def up(log: Log = print, api_names: list[str] | None = None, aws_session=None, p
     config = load_config(STACK)
     build_artifacts(config, api_names, log)
     if api_names is not None:  # one run's narrowing, never written into Pulumi.aws.yaml
-        os.environ["PERFLAB_APIS"] = ",".join(api_names)
+        os.environ[API_OVERRIDE_VARIABLE] = ",".join(api_names)
     if profile is not None:
         os.environ[profiles.PROFILE_VARIABLE] = profiles.profile(profile).name
     chosen = profiles.profile(os.environ.get(profiles.PROFILE_VARIABLE) or config.profile)  # as the program reads it

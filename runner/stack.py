@@ -23,7 +23,6 @@ from perflab.catalogue import api as catalogue_api
 from perflab.errors import LabError
 from perflab.names import LABEL
 from runner import images, readiness, statedir
-from stacks.settings import API_OVERRIDE_VARIABLE
 
 
 class StackError(LabError):
@@ -50,7 +49,7 @@ def _automation_stack(stack: str, env: dict[str, str] | None = None):
 def build(stack: str = "local", log: Callable[[str], None] = print, apis: list[str] | None = None) -> dict[str, str]:
     """Build every artifact and image the stack refers to (the program itself builds nothing)."""
     cfg = stack_config.load(stack)
-    names = apis if apis is not None else cfg.api_names
+    names = apis if apis is not None else cfg.deployed_api_names  # what the program will deploy
     try:
         services = catalogue.apis(names)
     except KeyError as error:
@@ -65,7 +64,7 @@ def program_environment(apis: list[str] | None = None, profile: str | None = Non
     statedir.jwt_secret_key()  # likewise the key of the auth profiles
     env = {artifacts.BASE_IMAGE_ID_VARIABLE: images.base_image_id()}
     if apis is not None:
-        env[API_OVERRIDE_VARIABLE] = ",".join(apis)
+        env[stack_config.API_OVERRIDE_VARIABLE] = ",".join(apis)
     if profile is not None:
         env[profiles.PROFILE_VARIABLE] = profiles.profile(profile).name
     return env

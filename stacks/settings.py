@@ -22,14 +22,13 @@ import pulumi
 
 from perflab import catalogue, profiles
 from perflab.errors import ConfigError
-from perflab.settings import PROJECT, StackConfig
+from perflab.settings import PROJECT, StackConfig, api_override
 
 # The keys the program reads; anything else under perflab: in the stack file is the runner's or the AWS
 # program's business.
 KEYS = ("target", "limits", "networkMode", "offline", "dbPoolMax", "maxBodyBytes", "logLevel",
         "postgresSettings", "apis", "healthcheckInterval", "lambdaEnvironments", "lambdaDbPoolMax", "profile",
         "secretsStore", "secretsRefreshInterval")
-API_OVERRIDE_VARIABLE = "PERFLAB_APIS"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,9 +116,9 @@ def _jwt_key_from_host() -> str:
 def load() -> Settings:
     config = pulumi.Config(PROJECT)
     values: dict[str, Any] = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
-    override = os.environ.get(API_OVERRIDE_VARIABLE)
+    override = api_override()
     if override:
-        values[f"{PROJECT}:apis"] = [name.strip() for name in override.split(",") if name.strip()]
+        values[f"{PROJECT}:apis"] = override
     chosen = os.environ.get(profiles.PROFILE_VARIABLE)
     if chosen:
         values[f"{PROJECT}:profile"] = chosen.strip()

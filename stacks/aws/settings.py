@@ -35,7 +35,6 @@ KEYS = ("target", "limits", "dbPoolMax", "maxBodyBytes", "logLevel", "apis", "la
         "vpcCidr", "database", "rdsParameters", "logRetentionDays", "lambdaTimeoutSeconds",
         "lambdaReservedConcurrency", "httpApiThrottle", "cpuArchitecture", "prices", "desiredCountUnderTest",
         "profile")
-API_OVERRIDE_VARIABLE = "PERFLAB_APIS"  # the runner's one-run narrowing of perflab:apis, as locally
 
 EGRESS_CHOICES = ("nat", "endpoints")
 # Valid Fargate task sizes: CPU units -> memory sizes (MiB) it accepts (AWS ECS task size table).
@@ -186,9 +185,7 @@ class AwsSettings:
 
     def apis(self) -> list[catalogue.Service]:
         """PERFLAB_APIS (one run's narrowing), else perflab:apis, else every API of the catalogue."""
-        override = os.environ.get(API_OVERRIDE_VARIABLE)
-        names = ([n.strip() for n in override.split(",") if n.strip()] if override is not None
-                 else self.config.api_names)
+        names = self.config.deployed_api_names
         try:
             services = catalogue.apis(names)
         except KeyError as error:
