@@ -47,6 +47,7 @@ from perflab.catalogue import ROOT, Service
 from perflab.errors import LabError
 from runner import fuzz_inputs, grpcweb
 from tests.conformance import protos
+from tests.conformance.checks import UUID_PATTERN
 
 OPENAPI = ROOT / "contract" / "openapi.yaml"
 CONTRACT = ROOT / "contract" / "CONTRACT.md"
@@ -58,7 +59,6 @@ FINDINGS_KEPT_PER_KIND = 8  # so that one frequent kind does not hide the others
 MAX_REPRODUCER_BYTES = 256 * 1024
 # The uuids of a body Python cannot parse (nested past its recursion limit), for the rejected-write check.
 RAW_UUID = re.compile(rb'"uuid"\s*:\s*"([^"]{0,64})"')
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SUCCESS_MESSAGES = {False: "event processed", True: "duplicate event ignored"}
 # The gRPC statuses the contract gives ProcessEvent, besides OK (CONTRACT.md, gRPC).
 REJECTIONS = {"INVALID_ARGUMENT", "RESOURCE_EXHAUSTED", "UNAUTHENTICATED"}
@@ -173,7 +173,7 @@ class Ledger:
         return Snapshot(row[0], row[1], row[2], frozenset(self.stored(uuids)))
 
     def stored(self, uuids: Iterable[str]) -> set[str]:
-        wanted = sorted({u.lower() for u in uuids if isinstance(u, str) and UUID.match(u)})
+        wanted = sorted({u.lower() for u in uuids if isinstance(u, str) and UUID_PATTERN.match(u)})
         if not wanted:
             return set()
         with self.conn.cursor() as cursor:

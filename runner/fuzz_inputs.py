@@ -18,7 +18,6 @@ import datetime
 import functools
 import json
 import random
-import re
 import struct
 import uuid
 from typing import Any
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 
 from runner import grpcweb
 from tests.conformance import protos
+from tests.conformance.checks import UUID_PATTERN
 
 # Strings that broke parsers and databases before: NUL, BOM, direction overrides, noncharacters, astral
 # characters (four UTF-8 bytes, two UTF-16 units), SQL and format metacharacters, line separators.
@@ -119,7 +119,6 @@ class _FreshUuids:
 
 FRESH_UUIDS = _FreshUuids()
 UUIDS = st.one_of(st.uuids().map(FRESH_UUIDS), st.uuids().map(FRESH_UUIDS).map(str.upper))
-_UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def freshen_uuids(body: Any) -> None:
@@ -129,7 +128,7 @@ def freshen_uuids(body: Any) -> None:
     for item in body if isinstance(body, list) else [body]:
         header = item.get("eventHeader") if isinstance(item, dict) else None
         drawn = header.get("uuid") if isinstance(header, dict) else None
-        if isinstance(header, dict) and isinstance(drawn, str) and _UUID_TEXT.match(drawn):
+        if isinstance(header, dict) and isinstance(drawn, str) and UUID_PATTERN.match(drawn):
             fresh = FRESH_UUIDS(uuid.UUID(drawn))
             header["uuid"] = fresh.upper() if drawn.isupper() else fresh
 

@@ -24,9 +24,9 @@ import psycopg2
 
 from runner import grpcweb
 from tests.conformance import protos
+from tests.conformance.checks import UUID_PATTERN
 from tests.selftest.wrong_server import JsonHandler
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ENTITY_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 S1 = ("INSERT INTO events (uuid, event_name, event_type, created_date, saved_date, payload) "
       "VALUES (%s::uuid, %s, %s, NULL, NULL, %s::jsonb) ON CONFLICT (uuid) DO NOTHING")
@@ -62,7 +62,7 @@ def rest(port: int, store: Store) -> None:
                 return self.reply(400, {"error": "malformed JSON", "status": 400})
             header = event.get("eventHeader") if isinstance(event, dict) else None
             if not isinstance(header, dict) or not isinstance(header.get("uuid"), str) \
-                    or not UUID.match(header["uuid"]):
+                    or not UUID_PATTERN.match(header["uuid"]):
                 return self.reply(400, {"error": "eventHeader.uuid must be a UUID", "status": 400})
             new = store.insert(header["uuid"], str(header.get("eventName")), str(header.get("eventType")))
             media_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -94,7 +94,7 @@ def grpc_server(port: int, store: Store) -> None:
 
     def process_event(request, context):
         header = request.event_header
-        if not UUID.match(header.uuid):
+        if not UUID_PATTERN.match(header.uuid):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "eventHeader.uuid must be a UUID")
         if len(request.event_body.entities) == 2:
             raise RuntimeError("this server cannot take two entities")  # grpc answers UNKNOWN
