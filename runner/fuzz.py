@@ -420,13 +420,7 @@ class RestFuzzer:
 
 def _rest_uuids(body: Any) -> list[str]:
     """The event uuids a REST body carries (an event, or each item of a bulk array)."""
-    items = body if isinstance(body, list) else [body]
-    uuids = []
-    for item in items:
-        header = item.get("eventHeader") if isinstance(item, dict) else None
-        if isinstance(header, dict) and isinstance(header.get("uuid"), str):
-            uuids.append(header["uuid"])
-    return uuids
+    return [header["uuid"] for header in fuzz_inputs.rest_headers_with_uuid(body)]
 
 
 def _json_text(body: Any) -> str:

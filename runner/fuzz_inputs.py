@@ -121,14 +121,23 @@ FRESH_UUIDS = _FreshUuids()
 UUIDS = st.one_of(st.uuids().map(FRESH_UUIDS), st.uuids().map(FRESH_UUIDS).map(str.upper))
 
 
-def freshen_uuids(body: Any) -> None:
-    """Gives each event of a schemathesis-built REST body (an event, or a bulk array of them) a uuid not drawn
-    before in this process, for the same reason as _FreshUuids: schemathesis repeats the nil uuid too. Only
-    well-formed uuids are replaced (case kept), so a case that tests a malformed one stays as it was."""
+def rest_headers_with_uuid(body: Any) -> list[dict[str, Any]]:
+    """The event headers of a REST body (an event, or each item of a bulk array) whose uuid is a string."""
+    headers = []
     for item in body if isinstance(body, list) else [body]:
         header = item.get("eventHeader") if isinstance(item, dict) else None
-        drawn = header.get("uuid") if isinstance(header, dict) else None
-        if isinstance(header, dict) and isinstance(drawn, str) and UUID_PATTERN.match(drawn):
+        if isinstance(header, dict) and isinstance(header.get("uuid"), str):
+            headers.append(header)
+    return headers
+
+
+def freshen_uuids(body: Any) -> None:
+    """Gives each event of a schemathesis-built REST body a uuid not drawn before in this process, for the
+    same reason as _FreshUuids: schemathesis repeats the nil uuid too. Only well-formed uuids are replaced
+    (case kept), so a case that tests a malformed one stays as it was."""
+    for header in rest_headers_with_uuid(body):
+        drawn = header["uuid"]
+        if UUID_PATTERN.match(drawn):
             fresh = FRESH_UUIDS(uuid.UUID(drawn))
             header["uuid"] = fresh.upper() if drawn.isupper() else fresh
 
