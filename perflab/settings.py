@@ -73,6 +73,7 @@ def api_override(environ: Any = None) -> list[str] | None:
     names = [name.strip() for name in value.split(",") if name.strip()]
     return names or None
 
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     cpus: float

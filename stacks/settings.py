@@ -22,7 +22,7 @@ import pulumi
 
 from perflab import catalogue, profiles
 from perflab.errors import ConfigError
-from perflab.settings import PROJECT, StackConfig, api_override
+from perflab.settings import PROJECT, StackConfig
 
 # The keys the program reads; anything else under perflab: in the stack file is the runner's or the AWS
 # program's business.
@@ -51,9 +51,10 @@ class Settings:
         return self.config.healthcheck_interval
 
     def apis(self) -> list[catalogue.Service]:
-        """perflab:apis, else every API of the catalogue (container APIs and Lambdas alike)."""
+        """PERFLAB_APIS (one run's narrowing), else perflab:apis, else every API of the catalogue (container
+        APIs and Lambdas alike)."""
         try:
-            services = catalogue.apis(self.config.api_names)
+            services = catalogue.apis(self.config.deployed_api_names)
         except KeyError as error:
             raise ConfigError(f"perflab:apis: {error.args[0]}") from error
         if self.network_mode != "host" and any(s.deployment == "lambda" for s in services):
@@ -116,9 +117,6 @@ def _jwt_key_from_host() -> str:
 def load() -> Settings:
     config = pulumi.Config(PROJECT)
     values: dict[str, Any] = {f"{PROJECT}:{key}": config.get(key) for key in KEYS if config.get(key) is not None}
-    override = api_override()
-    if override:
-        values[f"{PROJECT}:apis"] = override
     chosen = os.environ.get(profiles.PROFILE_VARIABLE)
     if chosen:
         values[f"{PROJECT}:profile"] = chosen.strip()

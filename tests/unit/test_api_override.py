@@ -28,3 +28,14 @@ def test_bench_build_narrows_to_the_override_like_the_program(monkeypatch):
     assert "go-rest" in narrowed and not {"rust-rest", "java-rest", "python-grpc"} & set(narrowed)
     assert {"go-rest", "rust-rest", "java-rest", "python-grpc"} <= set(everything)
     assert "rust-rest" in asked and "go-rest" not in asked
+
+
+def test_both_programs_deploy_the_override(monkeypatch):
+    from stacks import settings as local_settings
+
+    config = stack_config.StackConfig("local", {"perflab:apis": ["go-rest", "rust-rest"]})
+    local = local_settings.Settings("local", config, db_password=None)  # type: ignore[arg-type]
+    assert [s.name for s in local.apis()] == ["go-rest", "rust-rest"]
+    monkeypatch.setenv(stack_config.API_OVERRIDE_VARIABLE, "rust-rest")
+    assert [s.name for s in local.apis()] == ["rust-rest"]
+    assert config.deployed_api_names == ["rust-rest"]  # what the AWS program's apis() reads
